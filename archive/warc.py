@@ -1,0 +1,294 @@
+"""WARC/1.1 files: a rotating writer with one gzip member per record, and a reader.
+
+`WarcWriter` owns one open file at a time. It writes each record as its own gzip member
+(warcio does the framing and the sha1/base32 digests), fsyncs after each capture, and
+reports offsets so the catalog can point at records. The clock and the record-id
+factory are constructor arguments, so tests can pin them and compare bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid
+from base64 import b32encode
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], str]
+
+
+def new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def warc_date(when: datetime) -> str:
+    """WARC/1.1 date with sub-second precision (ISO 8601, UTC, microseconds)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sha1_digest(data: bytes) -> str:
+    return "sha1:" + b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class WrittenRecord:
+    """Where a record landed: file name, offset and length of its gzip member."""
+
+    record_id: str
+    warc_file: str
+    offset: int
+    length: int
+    date: datetime
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What the writer needs of one exchange; built by the crawler from its Exchange."""
+
+    url: str
+    ip: str
+    date: datetime
+    request_line: str
+    request_headers: list[tuple[str, str]]
+    status_line: str  # "200 OK"
+    protocol: str  # "HTTP/1.1"
+    headers: list[tuple[str, str]]
+    body: bytes
+    truncated: str | None = None
+
+
+@dataclass(frozen=True)
+class RevisitOf:
+    """The earlier capture a revisit record points to."""
+
+    url: str
+    date: datetime
+    record_id: str
+    payload_digest: str
+    profile: str  # "server-not-modified" or "identical-payload-digest"
+
+
+class WarcFileWriter:
+    """Appends records to one open WARC file; the file object is owned by the caller."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        name: str,
+        clock: Clock = utcnow,
+        make_id: IdFactory = new_record_id,
+    ) -> None:
+        self.stream = stream
+        self.name = name
+        self._clock = clock
+        self._make_id = make_id
+        self._writer = WARCWriter(stream, gzip=True, warc_version="1.1")
+
+    def _write(self, record) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        start = self.stream.tell()
+        self._writer.write_record(record)
+        return start, self.stream.tell() - start
+
+    def _headers(self, record_id: str, when: datetime, **extra: str) -> dict[str, str]:
+        return {"WARC-Record-ID": record_id, "WARC-Date": warc_date(when), **extra}
+
+    def write_warcinfo(self, info: dict[str, object]) -> WrittenRecord:
+        when = self._clock()
+        record_id = self._make_id()
+        payload = "".join(f"{k}: {v}\r\n" for k, v in info.items()).encode("utf-8")
+        record = self._writer.create_warc_record(
+            "",
+            "warcinfo",
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={
+                **self._headers(record_id, when),
+                "WARC-Filename": self.name,
+            },
+        )
+        offset, length = self._write(record)
+        return WrittenRecord(record_id, self.name, offset, length, when)
+
+    def write_response(self, resp: HttpResponse) -> tuple[WrittenRecord, str]:
+        """Response then request record (Concurrent-To); returns the response's place and
+        the payload digest."""
+        response_id = self._make_id()
+        payload_digest = sha1_digest(resp.body)
+        extra = {"WARC-IP-Address": resp.ip, "WARC-Payload-Digest": payload_digest}
+        if resp.truncated:
+            extra["WARC-Truncated"] = resp.truncated
+        http_headers = StatusAndHeaders(
+            resp.status_line, resp.headers, protocol=resp.protocol, is_http_request=False
+        )
+        record = self._writer.create_warc_record(
+            resp.url,
+            "response",
+            payload=io.BytesIO(resp.body),
+            length=len(resp.body),
+            http_headers=http_headers,
+            warc_headers_dict=self._headers(response_id, resp.date, **extra),
+        )
+        offset, length = self._write(record)
+        self._write_request(resp, response_id)
+        return WrittenRecord(response_id, self.name, offset, length, resp.date), payload_digest
+
+    def write_revisit(self, resp: HttpResponse, of: RevisitOf) -> WrittenRecord:
+        record_id = self._make_id()
+        profile = f"http://netpreserve.org/warc/1.1/revisit/{of.profile}"
+        http_headers = StatusAndHeaders(
+            resp.status_line, resp.headers, protocol=resp.protocol, is_http_request=False
+        )
+        record = self._writer.create_revisit_record(
+            resp.url,
+            of.payload_digest,
+            of.url,
+            warc_date(of.date),
+            http_headers=http_headers,
+            warc_headers_dict=self._headers(
+                record_id,
+                resp.date,
+                **{
+                    "WARC-IP-Address": resp.ip,
+                    "WARC-Profile": profile,
+                    "WARC-Refers-To": of.record_id,
+                },
+            ),
+        )
+        offset, length = self._write(record)
+        self._write_request(resp, record_id)
+        return WrittenRecord(record_id, self.name, offset, length, resp.date)
+
+    def _write_request(self, resp: HttpResponse, concurrent_to: str) -> None:
+        method, path, protocol = resp.request_line.split(" ", 2)
+        http_headers = StatusAndHeaders(
+            f"{method} {path}", resp.request_headers, protocol=protocol, is_http_request=True
+        )
+        record = self._writer.create_warc_record(
+            resp.url,
+            "request",
+            payload=io.BytesIO(b""),
+            length=0,
+            http_headers=http_headers,
+            warc_headers_dict=self._headers(
+                self._make_id(),
+                resp.date,
+                **{"WARC-Concurrent-To": concurrent_to, "WARC-IP-Address": resp.ip},
+            ),
+        )
+        self._write(record)
+
+    def write_conversion(
+        self, url: str, refers_to: str, text: str, when: datetime, extra: dict[str, str]
+    ) -> WrittenRecord:
+        """Derived text (e.g. clean article text) referring to its response record."""
+        record_id = self._make_id()
+        payload = text.encode("utf-8")
+        record = self._writer.create_warc_record(
+            url,
+            "conversion",
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_content_type="text/plain; charset=utf-8",
+            warc_headers_dict=self._headers(
+                record_id, when, **{"WARC-Refers-To": refers_to, **extra}
+            ),
+        )
+        offset, length = self._write(record)
+        return WrittenRecord(record_id, self.name, offset, length, when)
+
+    def sync(self) -> int:
+        """Flush and fsync; returns the durable size of the file."""
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        return self.stream.tell()
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    offset: int
+    length: int
+    rec_type: str
+    url: str
+    record_id: str
+    date: str
+    headers: dict[str, str]
+    http_status: int | None
+    mime: str
+    payload_digest: str
+
+
+def iter_records(stream: BinaryIO) -> Iterator[StoredRecord]:
+    """Each record of a WARC file with its offset and length (payloads are skipped)."""
+    iterator = ArchiveIterator(stream, no_record_parse=False)
+    for record in iterator:
+        headers = dict(record.rec_headers.headers)
+        status = None
+        mime = ""
+        if record.http_headers is not None and record.rec_type in ("response", "revisit"):
+            code = record.http_headers.get_statuscode()
+            status = int(code) if code and code.isdigit() else None
+            mime = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
+        elif record.rec_type not in ("request",):
+            mime = (record.rec_headers.get_header("Content-Type") or "").split(";")[0].strip()
+        record.raw_stream.read()  # consume so the iterator can measure the length
+        offset = iterator.get_record_offset()
+        iterator.read_to_end(record)
+        yield StoredRecord(
+            offset=offset,
+            length=iterator.get_record_length(),
+            rec_type=record.rec_type,
+            url=record.rec_headers.get_header("WARC-Target-URI") or "",
+            record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+            date=record.rec_headers.get_header("WARC-Date") or "",
+            headers=headers,
+            http_status=status,
+            mime=mime,
+            payload_digest=record.rec_headers.get_header("WARC-Payload-Digest") or "",
+        )
+
+
+def read_record_at(path: Path, offset: int):  # type: ignore[no-untyped-def]
+    """Open the record at `offset`; returns (record, http body bytes decoded of
+    Content-Encoding by warcio's content_stream)."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        record = next(iter(ArchiveIterator(f)))
+        return record, record.content_stream().read()
+
+
+def read_raw_payload_at(
+    path: Path, offset: int
+) -> tuple[dict[str, str], list[tuple[str, str]], bytes]:
+    """WARC headers, HTTP headers and the payload exactly as stored (no decoding)."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        record = next(iter(ArchiveIterator(f)))
+        http = list(record.http_headers.headers) if record.http_headers else []
+        return dict(record.rec_headers.headers), http, record.raw_stream.read()
+
+
+def last_whole_record_end(path: Path) -> int:
+    """Offset just past the last record that reads back whole (for cutting a torn tail)."""
+    end = 0
+    with path.open("rb") as f:
+        try:
+            for rec in iter_records(f):
+                end = rec.offset + rec.length
+        except Exception:
+            pass
+    return end
