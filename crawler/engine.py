@@ -87,12 +87,12 @@ class Crawler:
         self._slots: dict[str, HostSlot] = {}
         self._started = catalog.pages_started(run_id)
         self._started_by_source = {s.name: catalog.pages_started(run_id, s.name) for s in sources}
-        self._claimed = 0
+        self.claimed = 0
         self._budget = 0
 
     # -- budget --------------------------------------------------------------------
     def _may_claim(self) -> bool:
-        return self._claimed < self._budget and self._started < self.settings.limits.max_pages
+        return self.claimed < self._budget and self._started < self.settings.limits.max_pages
 
     def _source_full(self, source: str) -> bool:
         limit = self.sources[source].max_pages if source in self.sources else None
@@ -161,7 +161,7 @@ class Crawler:
             ):
                 self._finish(entry, Result("failed", oc.ROBOTS, "disallowed by robots.txt"))
                 continue
-            self._claimed += 1
+            self.claimed += 1
             self._started += 1
             self._started_by_source[entry.source] = self._started_by_source.get(entry.source, 0) + 1
             result = await self._fetch_and_store(entry)

@@ -32,7 +32,9 @@ class Request:
 
 
 def html(body: str, status: int = 200, **headers: str) -> Reply:
-    return Reply(status, body.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8", **headers})
+    return Reply(
+        status, body.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8", **headers}
+    )
 
 
 class LoopbackSite:

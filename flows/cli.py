@@ -1,0 +1,200 @@
+"""The `warcflow` command line: thin typer commands over the rooms.
+
+Commands that only read the archive never import Prefect; commands that run flows set
+Prefect's offline-safe settings first (ephemeral local API, no telemetry).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from flows.version import software_version
+
+app = typer.Typer(
+    name="warcflow",
+    help="Polite, safe web archiving: crawl to WARC, clean text, cluster reposts, search.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ArchiveOpt = Annotated[
+    Path,
+    typer.Option(
+        "--archive",
+        envvar="WARCFLOW_ARCHIVE",
+        help="Archive folder (catalog.sqlite, warc/, text/, cdx/).",
+        show_default=True,
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/bold red] {message}")
+    return typer.Exit(code)
+
+
+def prefect_offline_env() -> None:
+    """Settings without which Prefect reaches for the network or times out here."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"warcflow {software_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Polite, safe web archiving: crawl to WARC, clean text, cluster reposts, search."""
+
+
+@app.command()
+def crawl(
+    urls: Annotated[list[str] | None, typer.Argument(help="Seed URLs (http or https).")] = None,
+    sources: Annotated[
+        Path | None, typer.Option("--sources", help="sources.toml with [[source]] tables.")
+    ] = None,
+    archive: ArchiveOpt = Path("archive"),
+    max_pages: Annotated[int, typer.Option(help="Stop after fetching this many URLs.")] = 1000,
+    max_depth: Annotated[int, typer.Option(help="Link depth from the seeds.")] = 5,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-network",
+            help="Allow a private/loopback network (CIDR), e.g. 127.0.0.0/8. Repeatable.",
+        ),
+    ] = None,
+    delay: Annotated[float, typer.Option(help="Seconds between requests to one host.")] = 1.0,
+    max_hosts: Annotated[int, typer.Option(help="Hosts fetched in parallel.")] = 16,
+    user_agent: Annotated[str | None, typer.Option(help="User-Agent header.")] = None,
+    max_size: Annotated[int, typer.Option(help="Max bytes kept per response.")] = 20 * 1024 * 1024,
+    timeout: Annotated[float, typer.Option(help="Max seconds per response.")] = 120.0,
+    retries: Annotated[int, typer.Option(help="Retries for connect errors, 5xx, 429.")] = 3,
+    ignore_robots: Annotated[bool, typer.Option(help="Do not consult robots.txt.")] = False,
+    new_run: Annotated[
+        bool, typer.Option(help="Abandon an interrupted run instead of resuming it.")
+    ] = False,
+) -> None:
+    """Crawl URLs (or --sources) into the archive; an interrupted run is resumed."""
+    from crawler.settings import (
+        DEFAULT_USER_AGENT,
+        CrawlLimits,
+        CrawlSettings,
+        FetchLimits,
+        Politeness,
+        RetryPolicy,
+        settings_to_dict,
+    )
+    from crawler.sources import SourcesError, load_sources, sources_from_urls
+
+    if not urls and sources is None:
+        raise fail("give seed URLs or --sources FILE (see `warcflow crawl --help`)")
+    try:
+        networks = FetchLimits.parse_networks(allow_network or [])
+    except ValueError as exc:
+        raise fail(f"--allow-network: {exc}") from None
+    try:
+        source_list = load_sources(sources) if sources else sources_from_urls(list(urls or []))
+    except SourcesError as exc:
+        raise fail(str(exc)) from None
+    settings = CrawlSettings(
+        user_agent=user_agent or DEFAULT_USER_AGENT,
+        fetch=FetchLimits(
+            max_body_bytes=max_size, total_timeout=timeout, allowed_networks=networks
+        ),
+        retry=RetryPolicy(max_retries=retries),
+        politeness=Politeness(delay=delay, max_hosts=max_hosts, obey_robots=not ignore_robots),
+        limits=CrawlLimits(max_pages=max_pages, max_depth=max_depth),
+    )
+    report = run_crawl(
+        archive, [s.describe() for s in source_list], settings_to_dict(settings), new_run
+    )
+    report.render(Console())
+
+
+def run_crawl(
+    archive: Path, sources: list[dict[str, object]], settings: dict[str, object], new_run: bool
+):  # type: ignore[no-untyped-def]
+    """Run the crawl flow in this process with a progress bar; returns the report."""
+    from archive.layout import ArchiveLayout, ArchiveLock, ArchiveLocked
+
+    layout = ArchiveLayout(archive)
+    try:
+        ArchiveLock(layout).acquire().release()  # fail fast, before Prefect starts
+    except ArchiveLocked as exc:
+        raise fail(str(exc)) from None
+    prefect_offline_env()
+    from flows.crawl import crawl_flow
+    from flows.progress import CrawlProgress
+    from flows.report import CrawlReport
+
+    console = Console()
+    max_pages = int(settings.get("limits", {}).get("max_pages", 1000))  # type: ignore[union-attr]
+    try:
+        with CrawlProgress(layout.catalog, console, max_pages):
+            result = crawl_flow(
+                archive=str(archive), sources=sources, settings=settings, new_run=new_run
+            )
+    except ArchiveLocked as exc:
+        raise fail(str(exc)) from None
+    result["cut_on_recovery"] = [tuple(x) for x in result.get("cut_on_recovery", [])]  # type: ignore[union-attr]
+    return CrawlReport(**result)  # type: ignore[arg-type]
+
+
+@app.command()
+def demo(
+    archive: Annotated[
+        Path,
+        typer.Option(
+            "--archive", envvar="WARCFLOW_DEMO_ARCHIVE", help="Where the demo archive goes."
+        ),
+    ] = Path("demo-archive"),
+) -> None:
+    """Serve the bundled sample sites on 127.0.0.1, crawl them, print the report."""
+    from crawler.settings import (
+        CrawlLimits,
+        CrawlSettings,
+        FetchLimits,
+        Politeness,
+        settings_to_dict,
+    )
+    from flows.demo import DemoSites
+
+    console = Console()
+    with DemoSites() as sites:
+        console.print(f"[bold]Serving {len(sites.bases)} sample sites on 127.0.0.1:[/bold]")
+        for name, base in sites.bases.items():
+            console.print(f"  {name:16} {base}/")
+        settings = CrawlSettings(
+            fetch=FetchLimits(allowed_networks=FetchLimits.parse_networks(["127.0.0.0/8"])),
+            politeness=Politeness(delay=0.05),
+            limits=CrawlLimits(max_pages=500, max_depth=4),
+        )
+        report = run_crawl(archive, sites.sources(), settings_to_dict(settings), new_run=False)
+    report.render(console)
+    console.print(
+        f"\nArchive in [bold]{archive}/[/bold]. Check the WARC files with "
+        f"[bold]warcio check {archive}/warc/*.warc.gz[/bold]; "
+        f"set [bold]WARCFLOW_ARCHIVE={archive}[/bold] to use it with other commands."
+    )
+
+
+if __name__ == "__main__":
+    app()

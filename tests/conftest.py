@@ -1,0 +1,80 @@
+"""Shared fixtures: a clean environment, a temporary Prefect home, loopback sites."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from archive.catalog import Catalog
+from archive.layout import ArchiveLayout
+from crawler.settings import (
+    CrawlLimits,
+    CrawlSettings,
+    FetchLimits,
+    Politeness,
+    RetryPolicy,
+)
+
+LOOPBACK = FetchLimits.parse_networks(["127.0.0.0/8"])
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxies, no WARCFLOW_* settings from the developer's shell."""
+    for name in list(os.environ):
+        if name.upper().endswith("_PROXY") or name.startswith("WARCFLOW_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    saved = {k: os.environ.get(k) for k in _PREFECT_ENV}
+    os.environ.update(_PREFECT_ENV | {"PREFECT_HOME": str(home)})
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_PREFECT_ENV = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> ArchiveLayout:
+    return ArchiveLayout(tmp_path / "archive").ensure()
+
+
+@pytest.fixture
+def catalog(layout: ArchiveLayout) -> Iterator[Catalog]:
+    cat = Catalog.open(layout.catalog)
+    yield cat
+    cat.close()
+
+
+def fast_settings(**overrides: object) -> CrawlSettings:
+    """Loopback allowed, no politeness delay, short timeouts: for tests."""
+    fetch = overrides.pop("fetch", None) or FetchLimits(
+        allowed_networks=LOOPBACK, total_timeout=5.0, read_timeout=3.0, connect_timeout=3.0
+    )
+    return CrawlSettings(
+        fetch=fetch,  # type: ignore[arg-type]
+        retry=overrides.pop("retry", None)
+        or RetryPolicy(base_delay=0.05, max_delay=0.2, max_retry_after=2.0),  # type: ignore[arg-type]
+        politeness=overrides.pop("politeness", None) or Politeness(delay=0.0),  # type: ignore[arg-type]
+        limits=overrides.pop("limits", None) or CrawlLimits(max_pages=200, max_depth=5),  # type: ignore[arg-type]
+        **overrides,  # type: ignore[arg-type]
+    )
