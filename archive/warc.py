@@ -164,11 +164,13 @@ class WarcFileWriter:
                 resp.date,
                 **{
                     "WARC-IP-Address": resp.ip,
-                    "WARC-Profile": profile,
                     "WARC-Refers-To": of.record_id,
                 },
             ),
         )
+        # warcio adds its default (identical-payload-digest) profile; WARC-Profile is not
+        # repeatable, so set ours in its place.
+        record.rec_headers.replace_header("WARC-Profile", profile)
         offset, length = self._write(record)
         self._write_request(resp, record_id)
         return WrittenRecord(record_id, self.name, offset, length, resp.date)

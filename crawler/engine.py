@@ -12,11 +12,13 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
-from archive.catalog import Capture, Catalog, FrontierEntry, NewURL
-from archive.warc import HttpResponse, RevisitOf
+from warcio.exceptions import ArchiveLoadFailed
+
+from archive.catalog import Capture, Catalog, FrontierEntry, NewURL, StoredCapture
+from archive.warc import HttpResponse, RevisitOf, read_raw_payload_at
 from archive.warcstore import WarcStore
 from crawler import outcomes as oc
 from crawler.errors import CrawlError, UnsafeURL
@@ -287,9 +289,17 @@ class Crawler:
             revisit = previous
         capture = self._archive(exchange, entry.source, refers=revisit)
         if capture is not None and capture.record_type == "revisit":
+            # An unchanged page still leads to its links: those found in this body, or
+            # for a 304 (no body) those of the capture it refers to.
+            new_urls = result.new_urls
+            if exchange.status == 304:
+                new_urls = self._links_of_previous(entry, exchange, previous)  # type: ignore[arg-type]
             result = Result(
-                "done", oc.NOT_MODIFIED, f"unchanged since {previous.fetched_at:%Y-%m-%d}"
-            )  # type: ignore[union-attr]
+                "done",
+                oc.NOT_MODIFIED,
+                f"unchanged since {previous.fetched_at:%Y-%m-%d}",  # type: ignore[union-attr]
+                new_urls,
+            )
         return self._finish(entry, result, capture)
 
     def _classify(self, entry: FrontierEntry, ex: Exchange) -> Result:
@@ -324,6 +334,16 @@ class Crawler:
         except UndecodableContent as exc:
             return Result("done", oc.ARCHIVED, f"archived, not parsed: {exc}")
         return Result("done", oc.ARCHIVED, None, new_urls)
+
+    def _links_of_previous(
+        self, entry: FrontierEntry, ex: Exchange, previous: StoredCapture
+    ) -> tuple[NewURL, ...]:
+        path = self.store.layout.warc_dir / previous.warc_file
+        try:
+            _, headers, body = read_raw_payload_at(path, previous.warc_offset)
+            return self._discover(entry, replace(ex, status=200, headers=headers, body=body))
+        except (OSError, ValueError, StopIteration, ArchiveLoadFailed):
+            return ()
 
     def _retry_or_fail(
         self, entry: FrontierEntry, outcome: str, why: str, retry_after: float | None

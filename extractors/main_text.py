@@ -34,7 +34,12 @@ def trafilatura_config():  # type: ignore[no-untyped-def]
     return config
 
 
-def _options(url: str, precision: bool = False) -> Extractor:
+def extract_recall(html: str, url: str) -> MainText | None:
+    """A second opinion favouring recall, for results that look like chrome only."""
+    return extract_main(html, url, recall=True)
+
+
+def _options(url: str, recall: bool = False) -> Extractor:
     return Extractor(
         config=trafilatura_config(),
         output_format="python",
@@ -43,7 +48,7 @@ def _options(url: str, precision: bool = False) -> Extractor:
         formatting=False,
         links=False,
         images=False,
-        precision=precision,
+        recall=recall,
         with_metadata=True,
         url=url,
     )
@@ -66,14 +71,14 @@ def page_language(root: etree._Element) -> str | None:
     return lang.strip().lower() if lang else None
 
 
-def extract_main(html: str, url: str) -> MainText | None:
+def extract_main(html: str, url: str, recall: bool = False) -> MainText | None:
     """Visible main text and metadata, or None if trafilatura finds nothing."""
     root = parse_html(html)
     if root is None:
         return None
     hint = page_language(root)
     strip_hidden(root)
-    result = bare_extraction(root, options=_options(url))
+    result = bare_extraction(root, options=_options(url, recall=recall))
     if result is None:
         return None
     return MainText(

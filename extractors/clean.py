@@ -1,0 +1,268 @@
+"""Cleaning: rule packs, then what this site repeats on every page, with an audit trail.
+
+Works on the extracted text as a list of paragraphs. Every character that goes is
+recorded as a `Removal` with its span in the extracted text and the rule that took
+it; the clean text is what is left, paragraphs joined by newlines. The cleaner only
+ever deletes, and running it on its own output changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from extractors.model import Removal
+from extractors.rules import Rule, RuleSet
+
+_ONLY_PUNCT = re.compile(r"^[\W_]*$")
+_SPACES = re.compile(r"[ \t\u3000]{2,}")
+
+
+@dataclass
+class Paragraph:
+    """A paragraph of the extracted text: the offsets of the characters still kept."""
+
+    start: int  # offset of the paragraph in the extracted text
+    source: str  # the paragraph as extracted
+    keep: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.keep:
+            self.keep = [True] * len(self.source)
+
+    @property
+    def text(self) -> str:
+        return "".join(c for c, k in zip(self.source, self.keep, strict=True) if k).strip()
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.text)
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """What a site profile has learned is boilerplate on one site."""
+
+    lines: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.lines or self.prefixes or self.suffixes)
+
+
+@dataclass
+class CleanResult:
+    text: str
+    paragraphs: list[str]
+    removed: list[Removal]
+    meta: dict[str, str]
+
+
+def normalise_unicode(text: str) -> str:
+    """Unicode repair (ftfy: mojibake, HTML entities, odd quotes kept) then NFC."""
+    import ftfy
+
+    fixed = ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False, fix_line_breaks=True)
+    return unicodedata.normalize("NFC", fixed)
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    out, offset = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            out.append(Paragraph(offset, line))
+        offset += len(line) + 1
+    return out
+
+
+class Cleaner:
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._lines = rules.by_scope("line")
+        self._blocks = rules.by_scope("block")
+        self._spans = rules.by_scope("span")
+
+    def apply_rules(
+        self, paragraphs: list[Paragraph], removed: list[Removal], meta: dict[str, str]
+    ) -> None:
+        """Rule packs: blocks, whole lines, then spans inside the survivors."""
+        i = 0
+        seen: set[str] = set()
+        while i < len(paragraphs):
+            para = paragraphs[i]
+            if not para.alive:
+                i += 1
+                continue
+            block = next((r for r in self._blocks if r.pattern.search(para.text)), None)
+            if block is not None and block.skip_first and block.id not in seen:
+                seen.add(block.id)
+                block = None
+            if block is not None:
+                _drop(para, block.id, block.family, removed)
+                j = i + 1
+                while j < len(paragraphs) and j - i <= block.max_follow:
+                    nxt = paragraphs[j]
+                    if (
+                        nxt.alive
+                        and block.follow is not None
+                        and block.follow.search(nxt.text)
+                        and not self._starts_own_rule(nxt.text)
+                    ):
+                        _drop(nxt, block.id, block.family, removed)
+                        j += 1
+                    else:
+                        break
+                i = j
+                continue
+            for rule in self._lines:
+                match = rule.pattern.search(para.text)
+                if match:
+                    if rule.meta:
+                        value = next(
+                            (
+                                v
+                                for k, v in match.groupdict().items()
+                                if k.startswith("value") and v
+                            ),
+                            None,
+                        )
+                        if value:
+                            meta.setdefault(rule.meta, value.strip())
+                    _drop(para, rule.id, rule.family, removed)
+                    break
+            i += 1
+        for para in paragraphs:
+            if para.alive:
+                for rule in self._spans:
+                    _cut_matches(para, rule, removed)
+
+    def _starts_own_rule(self, text: str) -> bool:
+        """A paragraph another block or line rule claims ends the current block."""
+        return any(r.pattern.search(text) for r in (*self._blocks, *self._lines))
+
+    def apply_site(
+        self, paragraphs: list[Paragraph], site: SiteRules, removed: list[Removal]
+    ) -> None:
+        if site.empty:
+            return
+        for para in paragraphs:
+            if not para.alive:
+                continue
+            if para.text in site.lines:
+                _drop(para, "profile.line", "profile", removed)
+                continue
+            for suffix in site.suffixes:
+                _cut_edge(para, suffix, "profile.suffix", removed, at_end=True)
+            for prefix in site.prefixes:
+                _cut_edge(para, prefix, "profile.prefix", removed, at_end=False)
+
+    def apply_title(self, paragraphs: list[Paragraph], title: str | None, removed: list[Removal]):  # type: ignore[no-untyped-def]
+        if not title:
+            return
+        first = next((p for p in paragraphs if p.alive), None)
+        if first is not None and _same(first.text, title):
+            _drop(first, "title.repeat", "title", removed)
+
+    def tidy(self, paragraphs: list[Paragraph], removed: list[Removal]) -> None:
+        for para in paragraphs:
+            if para.alive and _ONLY_PUNCT.match(para.text):
+                _drop(para, "tidy.empty", "tidy", removed)
+            elif para.alive:
+                _collapse_spaces(para)
+
+    def clean(
+        self,
+        text: str,
+        title: str | None = None,
+        site: SiteRules | None = None,
+    ) -> CleanResult:
+        paragraphs = split_paragraphs(text)
+        removed: list[Removal] = []
+        meta: dict[str, str] = {}
+        self.apply_rules(paragraphs, removed, meta)
+        self.apply_title(paragraphs, title, removed)
+        if site is not None:
+            self.apply_site(paragraphs, site, removed)
+        self.tidy(paragraphs, removed)
+        kept = [p.text for p in paragraphs if p.alive]
+        removed.sort(key=lambda r: r.start)
+        return CleanResult("\n".join(kept), kept, removed, meta)
+
+
+def rule_paragraphs(cleaner: Cleaner, text: str, title: str | None) -> list[str]:
+    """Paragraphs after the rule packs only: what site profiles learn from."""
+    paragraphs = split_paragraphs(text)
+    cleaner.apply_rules(paragraphs, [], {})
+    cleaner.apply_title(paragraphs, title, [])
+    return [p.text for p in paragraphs if p.alive]
+
+
+def _same(a: str, b: str) -> bool:
+    norm = lambda s: re.sub(r"\s+", "", s).casefold()  # noqa: E731
+    return norm(a) == norm(b)
+
+
+def _kept_positions(para: Paragraph) -> list[int]:
+    return [i for i, k in enumerate(para.keep) if k]
+
+
+def _record(para: Paragraph, idx: list[int], rule: str, family: str, removed: list[Removal]):  # type: ignore[no-untyped-def]
+    """Mark source positions `idx` removed, one Removal per contiguous run."""
+    idx = [i for i in idx if para.keep[i]]
+    if not idx:
+        return
+    run_start = prev = idx[0]
+    for i in [*idx[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        piece = para.source[run_start : prev + 1]
+        if piece.strip():
+            removed.append(
+                Removal(para.start + run_start, para.start + prev + 1, piece, rule, family)
+            )
+        for k in range(run_start, prev + 1):
+            para.keep[k] = False
+        if i is not None:
+            run_start = prev = i
+
+
+def _drop(para: Paragraph, rule: str, family: str, removed: list[Removal]) -> None:
+    _record(para, _kept_positions(para), rule, family, removed)
+
+
+def _cut_matches(para: Paragraph, rule: Rule, removed: list[Removal]) -> None:
+    positions = _kept_positions(para)
+    visible = "".join(para.source[i] for i in positions)
+    doomed: list[int] = []
+    for match in rule.pattern.finditer(visible):
+        keep_spans = [match.span(g) for g in range(1, (match.lastindex or 0) + 1)]
+        keep = {k for s, e in keep_spans if s >= 0 for k in range(s, e)}
+        doomed.extend(positions[k] for k in range(match.start(), match.end()) if k not in keep)
+    _record(para, doomed, rule.id, rule.family, removed)
+
+
+def _cut_edge(para: Paragraph, piece: str, rule: str, removed: list[Removal], at_end: bool):  # type: ignore[no-untyped-def]
+    positions = _kept_positions(para)
+    visible = "".join(para.source[i] for i in positions)
+    stripped = visible.rstrip() if at_end else visible.lstrip()
+    if len(stripped) <= len(piece):
+        return
+    if at_end and stripped.endswith(piece):
+        end = len(stripped)
+        _record(para, positions[end - len(piece) : end], rule, "profile", removed)
+    elif not at_end and stripped.startswith(piece):
+        begin = len(visible) - len(stripped)
+        _record(para, positions[begin : begin + len(piece)], rule, "profile", removed)
+
+
+def _collapse_spaces(para: Paragraph) -> None:
+    """Squeeze runs of spaces left where a span was cut (whitespace only; not audited)."""
+    positions = _kept_positions(para)
+    visible = "".join(para.source[i] for i in positions)
+    for match in _SPACES.finditer(visible):
+        for k in range(match.start() + 1, match.end()):
+            para.keep[positions[k]] = False
