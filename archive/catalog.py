@@ -89,6 +89,59 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX captures_url ON captures (url, fetched_at);
         """,
     ),
+    (
+        "0002_documents",
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            capture_id INTEGER NOT NULL UNIQUE REFERENCES captures(id),
+            url TEXT NOT NULL,
+            site TEXT NOT NULL,
+            fetched_at TEXT,
+            status INTEGER,
+            title TEXT,
+            author TEXT,
+            published TEXT,
+            sitename TEXT,
+            lang TEXT,
+            lang_confidence REAL,
+            segments TEXT,                   -- JSON list of {start, end, lang, chars}
+            text TEXT,
+            extracted TEXT,                  -- before cleaning; `removed` spans refer to it
+            removed TEXT,                    -- JSON list of {start, end, text, rule, family}
+            meta TEXT,                       -- JSON: repost source, original title, ...
+            charset TEXT,
+            charset_source TEXT,
+            outcome TEXT NOT NULL,           -- ok, not_html, empty, extract_timeout, ...
+            reason TEXT,
+            content_sha256 TEXT,
+            cluster_id INTEGER,
+            duplicate_of INTEGER,
+            warc_file TEXT,
+            warc_offset INTEGER,
+            warc_record_id TEXT,
+            text_warc_file TEXT,
+            text_warc_offset INTEGER,
+            text_record_id TEXT,
+            extractor_version TEXT NOT NULL,
+            profile_digest TEXT               -- the site rules the text was cleaned with
+        );
+        CREATE INDEX documents_url ON documents (url);
+        CREATE INDEX documents_site ON documents (site);
+        CREATE TABLE profile_articles (
+            site TEXT NOT NULL,
+            article TEXT NOT NULL,
+            PRIMARY KEY (site, article)
+        );
+        CREATE TABLE profile_counts (
+            site TEXT NOT NULL,
+            kind TEXT NOT NULL,              -- line, prefix, suffix
+            text TEXT NOT NULL,
+            articles INTEGER NOT NULL,
+            PRIMARY KEY (site, kind, text)
+        );
+        """,
+    ),
 ]
 
 
@@ -185,6 +238,18 @@ class HostState:
     next_fetch_at: float
 
 
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into complete SQL statements."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -247,9 +312,8 @@ class Catalog:
         for name in pending:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in scripts[name].split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                for statement in _statements(scripts[name]):
+                    self.conn.execute(statement)
                 self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, _now_iso()))
             except BaseException:
                 self.conn.execute("ROLLBACK")

@@ -341,7 +341,7 @@ class Crawler:
         path = self.store.layout.warc_dir / previous.warc_file
         try:
             _, headers, body = read_raw_payload_at(path, previous.warc_offset)
-            return self._discover(entry, replace(ex, status=200, headers=headers, body=body))
+            return self._discover(entry, replace(ex, headers=headers, body=body))
         except (OSError, ValueError, StopIteration, ArchiveLoadFailed):
             return ()
 

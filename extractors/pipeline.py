@@ -41,12 +41,12 @@ def is_html(content_type: str | None, body: bytes) -> bool:
 
 class Pipeline:
     def __init__(
-        self, rules: RuleSet | None = None, profile_config: ProfileConfig = ProfileConfig()
+        self, rules: RuleSet | None = None, profile_config: ProfileConfig | None = None
     ) -> None:
         self.rules = rules or load_rules()
         self.cleaner = Cleaner(self.rules)
         self.language = LanguageDetector(seed=0)
-        self.profile_config = profile_config
+        self.profile_config = profile_config = profile_config or ProfileConfig()
         self.version = (
             f"warcflow-extract/{PIPELINE_REVISION} trafilatura/{version('trafilatura')}"
             f" rules/{self.rules.digest} {profile_config}"
@@ -75,12 +75,22 @@ class Pipeline:
         return self.extract_html(decoded.text, doc)
 
     def extract_html(self, html: str, doc: Document) -> Document:
+        """Main text and metadata; a result that cleans down to chrome only gets a second
+        opinion from trafilatura favouring recall, and the better one is kept."""
         main = extract_main(html, doc.url)
         if main is None or not main.text.strip():
             main = extract_recall(html, doc.url) or main
         if main is None or not main.text.strip():
             return _outcome(doc, "empty", "no main text found")
         self._fill(doc, main)
+        if self.suspect(self.finish(replace(doc, meta=dict(doc.meta)))):
+            other = extract_recall(html, doc.url)
+            if other is not None and other.text.strip():
+                candidate = replace(doc, meta=dict(doc.meta))
+                self._fill(candidate, other)
+                if len(self.finish(replace(candidate)).text) > len(self.finish(replace(doc)).text):
+                    candidate.meta["fallback"] = "recall"
+                    return candidate
         return doc
 
     def _fill(self, doc: Document, main: MainText) -> None:
@@ -101,7 +111,7 @@ class Pipeline:
         if doc.outcome != "ok" or not doc.extracted:
             return doc
         cleaned = self.cleaner.clean(doc.extracted, doc.title, site)
-        doc = replace(doc, meta={**doc.meta, **cleaned.meta})
+        doc = replace(doc, meta={**doc.meta, **cleaned.meta}, removed=[], segments=[])
         doc.text = cleaned.text
         doc.removed = cleaned.removed
         result = self.language.analyse(cleaned.paragraphs)
@@ -124,19 +134,6 @@ class Pipeline:
         return len(doc.text) < SUSPECT_MAX_CHARS and len(doc.text) < SUSPECT_KEPT_SHARE * len(
             doc.extracted
         )
-
-    def retry_with_recall(self, html: str, doc: Document, site: SiteRules | None) -> Document:
-        """Second opinion for a suspect result: trafilatura favouring recall."""
-        main = extract_recall(html, doc.url)
-        if main is None or not main.text.strip():
-            return doc
-        other = replace(doc, meta=dict(doc.meta), removed=[], segments=[])
-        self._fill(other, main)
-        other = self.finish(other, site)
-        if len(other.text) > len(doc.text):
-            other.meta["fallback"] = "recall"
-            return other
-        return doc
 
 
 def _site(url: str) -> str:
@@ -163,12 +160,8 @@ def extract(html: str | bytes, url: str, site: SiteRules | None = None) -> Docum
     pipeline = default_pipeline()
     if isinstance(html, bytes):
         doc = pipeline.extract_capture(Capture(url=url, body=html, content_type=None))
-        text = decode_html(html).text if doc.outcome == "ok" else ""
     else:
-        doc = Document(url=url, site=_site(url), extractor_version=pipeline.version)
-        doc = pipeline.extract_html(html, doc)
-        text = html
-    doc = pipeline.finish(doc, site)
-    if pipeline.suspect(doc) and text:
-        doc = pipeline.retry_with_recall(text, doc, site)
-    return doc
+        doc = pipeline.extract_html(
+            html, Document(url=url, site=_site(url), extractor_version=pipeline.version)
+        )
+    return pipeline.finish(doc, site)

@@ -39,6 +39,7 @@ class ProfileConfig:
         return f"profile(docs>={self.min_docs},share>={self.min_share},edge<={self.max_edge_chars})"
 
 
+DEFAULT_PROFILE = ProfileConfig()
 Candidate = tuple[str, str]  # (kind, text): kind is line, prefix or suffix
 
 
@@ -50,7 +51,7 @@ def article_key(paragraphs: list[str]) -> str:
     return hashlib.sha1(re.sub(r"\s+", "", longest).encode("utf-8")).hexdigest()[:16]
 
 
-def candidates(paragraphs: list[str], config: ProfileConfig = ProfileConfig()) -> set[Candidate]:
+def candidates(paragraphs: list[str], config: ProfileConfig = DEFAULT_PROFILE) -> set[Candidate]:
     found: set[Candidate] = set()
     for para in paragraphs:
         if config.min_line_chars <= len(para) <= config.max_line_chars:
@@ -79,7 +80,7 @@ class SiteProfile:
     articles: set[str] = field(default_factory=set)
     counts: dict[Candidate, int] = field(default_factory=dict)
 
-    def observe(self, paragraphs: list[str], config: ProfileConfig = ProfileConfig()) -> bool:
+    def observe(self, paragraphs: list[str], config: ProfileConfig = DEFAULT_PROFILE) -> bool:
         """Count one article; returns False if this article was already counted."""
         key = article_key(paragraphs)
         if not key or key in self.articles:
@@ -89,7 +90,7 @@ class SiteProfile:
             self.counts[cand] = self.counts.get(cand, 0) + 1
         return True
 
-    def rules(self, config: ProfileConfig = ProfileConfig()) -> SiteRules:
+    def rules(self, config: ProfileConfig = DEFAULT_PROFILE) -> SiteRules:
         return learn(self.counts.items(), len(self.articles), config)
 
 
@@ -98,7 +99,7 @@ def threshold(articles: int, config: ProfileConfig) -> int:
 
 
 def learn(
-    counts: Iterable[tuple[Candidate, int]], articles: int, config: ProfileConfig = ProfileConfig()
+    counts: Iterable[tuple[Candidate, int]], articles: int, config: ProfileConfig = DEFAULT_PROFILE
 ) -> SiteRules:
     need = threshold(articles, config)
     items = list(counts)

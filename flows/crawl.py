@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -21,6 +23,7 @@ from archive.warcstore import WarcStore
 from crawler.engine import Crawler, seed_urls
 from crawler.settings import CrawlSettings, settings_from_dict, settings_to_dict
 from crawler.sources import Source, load_sources
+from flows.process import PROCESS_BATCH, finalise, finalise_fn, process_batch, process_batch_fn
 from flows.report import CrawlReport, build_report
 from flows.version import software_version
 
@@ -104,14 +107,26 @@ def crawl_batch_fn(archive: str, run_id: int, budget: int) -> dict[str, object]:
 crawl_batch = task(name="crawl-batch", cache_policy=NO_CACHE)(crawl_batch_fn)
 
 
-def crawl_run(archive: str, run_id: int, batch_pages: int, run_batch=crawl_batch_fn) -> int:
-    """Batches until the run's budget or frontier is exhausted; returns HTTP exchanges."""
+def crawl_run(
+    archive: str,
+    run_id: int,
+    batch_pages: int,
+    run_batch: Callable[..., dict[str, Any]] = crawl_batch_fn,
+    run_process: Callable[..., dict[str, Any]] = process_batch_fn,
+    run_finalise: Callable[..., dict[str, Any]] = finalise_fn,
+) -> int:
+    """Crawl batches, each followed by processing what it archived, until the run's budget
+    or frontier is exhausted; then finalise documents. Returns HTTP exchanges."""
     fetched = 0
     while True:
         result = run_batch(archive, run_id, batch_pages)
         fetched += int(result["fetched"])
+        while int(run_process(archive, PROCESS_BATCH, run_id)["captures"]) == PROCESS_BATCH:
+            pass
         if int(result["claimed"]) < batch_pages:
-            return fetched
+            break
+    run_finalise(archive)
+    return fetched
 
 
 def finish_run(
@@ -123,7 +138,6 @@ def finish_run(
     fetched: int,
 ) -> CrawlReport:
     warc_store(layout, catalog, settings).close()
-    catalog.finish_run(plan.run_id, {})
     report = build_report(catalog, plan.run_id, seconds, fetched, plan.resumed, plan.cut)
     catalog.finish_run(plan.run_id, report.to_dict())
     return report
@@ -154,7 +168,12 @@ def crawl_flow(
             plan = prepare_run(layout, catalog, source_list, crawl_settings, new_run)
             _, run_settings = run_sources(catalog, plan.run_id)
             fetched = crawl_run(
-                str(layout.root), plan.run_id, run_settings.batch_pages, crawl_batch
+                str(layout.root),
+                plan.run_id,
+                run_settings.batch_pages,
+                crawl_batch,
+                process_batch,
+                finalise,
             )
             report = finish_run(
                 layout, catalog, plan, run_settings, time.monotonic() - started, fetched

@@ -24,6 +24,9 @@ class CrawlReport:
     warc_files: list[str]
     resumed: bool = False
     cut_on_recovery: list[tuple[str, int]] = field(default_factory=list)
+    documents_by_lang: dict[str, int] = field(default_factory=dict)
+    documents_by_outcome: dict[str, int] = field(default_factory=dict)
+    removed_by_family: dict[str, int] = field(default_factory=dict)  # characters
 
     @property
     def pages_per_second(self) -> float:
@@ -48,9 +51,30 @@ class CrawlReport:
             ("WARC files", ", ".join(self.warc_files) or "none"),
         ]
 
+    def document_rows(self) -> list[tuple[str, str]]:
+        rows = [(f"language {k}", str(v)) for k, v in sorted(self.documents_by_lang.items())]
+        rows += [
+            (f"not extracted: {k}", str(v))
+            for k, v in sorted(self.documents_by_outcome.items())
+            if k != "ok"
+        ]
+        return rows
+
+    def family_rows(self) -> list[tuple[str, str]]:
+        return [
+            (family, f"{chars} chars")
+            for family, chars in sorted(self.removed_by_family.items(), key=lambda kv: -kv[1])
+        ]
+
     def to_markdown(self) -> str:
         lines = [f"# Crawl report: run {self.run_id}", "", "| outcome | URLs |", "|---|---:|"]
         lines += [f"| {label} | {count} |" for label, count in self.rows()]
+        if self.document_rows():
+            lines += ["", "| documents | count |", "|---|---:|"]
+            lines += [f"| {k} | {v} |" for k, v in self.document_rows()]
+        if self.family_rows():
+            lines += ["", "| boilerplate removed (rule family) | size |", "|---|---:|"]
+            lines += [f"| {k} | {v} |" for k, v in self.family_rows()]
         lines += ["", "| | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in self.summary()]
         if self.cut_on_recovery:
@@ -65,6 +89,15 @@ class CrawlReport:
         for label, count in self.rows():
             table.add_row(label, count)
         console.print(table)
+        if self.document_rows() or self.family_rows():
+            docs = Table(title="Documents", show_header=True)
+            docs.add_column("documents")
+            docs.add_column("count", justify="right")
+            for label, count in self.document_rows():
+                docs.add_row(label, count)
+            for family, size in self.family_rows():
+                docs.add_row(f"removed: {family}", size)
+            console.print(docs)
         for key, value in self.summary():
             console.print(f"[bold]{key}:[/bold] {value}")
         for name, size in self.cut_on_recovery:
@@ -81,12 +114,15 @@ def build_report(
     fetched: int,
     resumed: bool,
     cut: list[tuple[str, int]],
+    status: str = "finished",
 ) -> CrawlReport:
+    from archive.documents import DocumentStore
+
+    documents = DocumentStore(catalog)
     states = catalog.count_states(run_id)
-    run = catalog.get_run(run_id)
     return CrawlReport(
         run_id=run_id,
-        status=run.status if run else "unknown",
+        status=status,
         seconds=seconds,
         fetched=fetched,
         outcomes=catalog.count_outcomes(run_id),
@@ -95,6 +131,9 @@ def build_report(
         warc_files=catalog.run_warc_files(run_id),
         resumed=resumed,
         cut_on_recovery=cut,
+        documents_by_lang=documents.count_by("lang", run_id),
+        documents_by_outcome=documents.count_by("outcome", run_id),
+        removed_by_family=documents.removed_by_family(run_id),
     )
 
 

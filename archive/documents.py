@@ -1,0 +1,290 @@
+"""Documents (clean text and facts derived from captures) and site profiles in the catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from archive.catalog import Catalog
+from extractors.clean import SiteRules
+from extractors.model import Document, Removal, Segment
+from extractors.profiles import Candidate, ProfileConfig, learn
+
+
+@dataclass(frozen=True)
+class PendingCapture:
+    """A stored response that has no document yet."""
+
+    capture_id: int
+    url: str
+    warc_file: str
+    warc_offset: int
+    record_id: str
+    status: int
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: int
+    capture_id: int
+    document: Document
+    warc_file: str | None
+    warc_offset: int | None
+    warc_record_id: str | None
+    text_warc_file: str | None
+    text_record_id: str | None
+    profile_digest: str | None
+
+
+def rules_digest(rules: SiteRules) -> str:
+    payload = json.dumps(
+        [sorted(rules.lines), list(rules.prefixes), list(rules.suffixes)], ensure_ascii=False
+    )
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
+
+
+class DocumentStore:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.conn = catalog.conn
+
+    # -- what needs processing -------------------------------------------------------
+    def pending_captures(self, limit: int, run_id: int | None = None) -> list[PendingCapture]:
+        sql = (
+            "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
+            " FROM captures c LEFT JOIN documents d ON d.capture_id = c.id"
+            " WHERE d.id IS NULL AND c.record_type = 'response' AND c.status BETWEEN 200 AND 299"
+            " AND c.url NOT LIKE '%/robots.txt'"
+        )
+        args: tuple[object, ...] = ()
+        if run_id is not None:
+            sql += " AND c.run_id = ?"
+            args = (run_id,)
+        rows = self.conn.execute(sql + " ORDER BY c.id LIMIT ?", (*args, limit)).fetchall()
+        return [
+            PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+            for r in rows
+        ]
+
+    # -- documents -------------------------------------------------------------------
+    def save(self, capture: PendingCapture, doc: Document, profile_digest: str | None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO documents (capture_id, url, site, fetched_at, status, title, author,"
+            " published, sitename, lang, lang_confidence, segments, text, extracted, removed,"
+            " meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
+            " warc_offset, warc_record_id, extractor_version, profile_digest)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (capture_id) DO UPDATE SET title = excluded.title,"
+            " author = excluded.author, published = excluded.published,"
+            " sitename = excluded.sitename, lang = excluded.lang,"
+            " lang_confidence = excluded.lang_confidence, segments = excluded.segments,"
+            " text = excluded.text, extracted = excluded.extracted, removed = excluded.removed,"
+            " meta = excluded.meta, charset = excluded.charset,"
+            " charset_source = excluded.charset_source, outcome = excluded.outcome,"
+            " reason = excluded.reason, content_sha256 = excluded.content_sha256,"
+            " extractor_version = excluded.extractor_version,"
+            " profile_digest = excluded.profile_digest",
+            (
+                capture.capture_id,
+                capture.url,
+                doc.site,
+                capture.fetched_at.isoformat(),
+                capture.status,
+                doc.title,
+                doc.author,
+                doc.published,
+                doc.sitename,
+                doc.lang,
+                doc.lang_confidence,
+                json.dumps([s.__dict__ for s in doc.segments]),
+                doc.text,
+                doc.extracted,
+                json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
+                json.dumps(doc.meta, ensure_ascii=False),
+                doc.charset,
+                doc.charset_source,
+                doc.outcome,
+                doc.reason,
+                doc.content_sha256,
+                capture.warc_file,
+                capture.warc_offset,
+                capture.record_id,
+                doc.extractor_version,
+                profile_digest,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def update_clean(self, doc_id: int, doc: Document, profile_digest: str) -> None:
+        self.conn.execute(
+            "UPDATE documents SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
+            " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?"
+            " WHERE id = ?",
+            (
+                doc.text,
+                json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
+                json.dumps(doc.meta, ensure_ascii=False),
+                doc.lang,
+                doc.lang_confidence,
+                json.dumps([s.__dict__ for s in doc.segments]),
+                doc.content_sha256,
+                doc.outcome,
+                doc.reason,
+                profile_digest,
+                doc_id,
+            ),
+        )
+
+    def set_text_record(self, doc_id: int, warc_file: str, offset: int, record_id: str) -> None:
+        self.conn.execute(
+            "UPDATE documents SET text_warc_file = ?, text_warc_offset = ?, text_record_id = ?"
+            " WHERE id = ?",
+            (warc_file, offset, record_id, doc_id),
+        )
+
+    def get(self, doc_id: int) -> StoredDocument | None:
+        row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return _stored(row) if row else None
+
+    def find(self, key: str) -> StoredDocument | None:
+        """A document by id, or the newest document of a URL."""
+        if key.isdigit():
+            return self.get(int(key))
+        row = self.conn.execute(
+            "SELECT * FROM documents WHERE url = ? ORDER BY fetched_at DESC, id DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+        return _stored(row) if row else None
+
+    def iter_documents(
+        self, outcome: str | None = "ok", site: str | None = None, after_id: int = 0
+    ) -> list[StoredDocument]:
+        sql, args = "SELECT * FROM documents WHERE id > ?", [after_id]
+        if outcome:
+            sql += " AND outcome = ?"
+            args.append(outcome)
+        if site:
+            sql += " AND site = ?"
+            args.append(site)
+        return [_stored(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    def documents_needing_text_record(self, limit: int) -> list[StoredDocument]:
+        rows = self.conn.execute(
+            "SELECT * FROM documents WHERE outcome = 'ok' AND text_record_id IS NULL"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_stored(r) for r in rows]
+
+    def sites(self) -> list[str]:
+        return [
+            r[0] for r in self.conn.execute("SELECT DISTINCT site FROM documents ORDER BY site")
+        ]
+
+    def stale_documents(self, site: str, digest: str) -> list[StoredDocument]:
+        rows = self.conn.execute(
+            "SELECT * FROM documents WHERE site = ? AND outcome IN ('ok', 'empty')"
+            " AND extracted != '' AND COALESCE(profile_digest, '') != ? ORDER BY id",
+            (site, digest),
+        ).fetchall()
+        return [_stored(r) for r in rows]
+
+    def count_by(self, column: str, run_id: int | None = None) -> dict[str, int]:
+        assert column in ("lang", "outcome", "site")
+        sql = f"SELECT d.{column}, COUNT(*) FROM documents d"
+        args: tuple[object, ...] = ()
+        if run_id is not None:
+            sql += " JOIN captures c ON c.id = d.capture_id WHERE c.run_id = ?"
+            args = (run_id,)
+            if column == "lang":
+                sql += " AND d.outcome = 'ok'"
+        elif column == "lang":
+            sql += " WHERE d.outcome = 'ok'"
+        return {str(r[0]): r[1] for r in self.conn.execute(sql + f" GROUP BY d.{column}", args)}
+
+    def removed_by_family(self, run_id: int | None = None) -> dict[str, int]:
+        """Characters removed per rule family."""
+        sql, args = "SELECT d.removed FROM documents d", ()
+        if run_id is not None:
+            sql += " JOIN captures c ON c.id = d.capture_id WHERE c.run_id = ?"
+            args = (run_id,)
+        totals: dict[str, int] = {}
+        for (removed,) in self.conn.execute(sql, args):
+            for item in json.loads(removed or "[]"):
+                totals[item["family"]] = totals.get(item["family"], 0) + len(item["text"])
+        return totals
+
+    # -- site profiles ------------------------------------------------------------------
+    def observe_article(self, site: str, article: str, cands: set[Candidate]) -> bool:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO profile_articles (site, article) VALUES (?, ?)", (site, article)
+        )
+        if cur.rowcount == 0:
+            return False
+        self.conn.executemany(
+            "INSERT INTO profile_counts (site, kind, text, articles) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (site, kind, text) DO UPDATE SET articles = articles + 1",
+            [(site, kind, text) for kind, text in sorted(cands)],
+        )
+        return True
+
+    def site_rules(self, site: str, config: ProfileConfig) -> SiteRules:
+        articles = self.conn.execute(
+            "SELECT COUNT(*) FROM profile_articles WHERE site = ?", (site,)
+        ).fetchone()[0]
+        if articles < config.min_docs:
+            return SiteRules()
+        rows = self.conn.execute(
+            "SELECT kind, text, articles FROM profile_counts WHERE site = ? AND articles >= ?",
+            (site, config.min_docs),
+        ).fetchall()
+        return learn((((k, t), n) for k, t, n in rows), articles, config)
+
+    def clear_profiles(self, site: str | None = None) -> None:
+        if site is None:
+            self.conn.execute("DELETE FROM profile_articles")
+            self.conn.execute("DELETE FROM profile_counts")
+        else:
+            self.conn.execute("DELETE FROM profile_articles WHERE site = ?", (site,))
+            self.conn.execute("DELETE FROM profile_counts WHERE site = ?", (site,))
+
+
+def _stored(row: sqlite3.Row) -> StoredDocument:
+    doc = Document(
+        url=row["url"],
+        text=row["text"] or "",
+        title=row["title"],
+        author=row["author"],
+        published=row["published"],
+        sitename=row["sitename"],
+        site=row["site"],
+        lang=row["lang"] or "und",
+        lang_confidence=row["lang_confidence"] or 0.0,
+        segments=[Segment(**s) for s in json.loads(row["segments"] or "[]")],
+        removed=[Removal(**r) for r in json.loads(row["removed"] or "[]")],
+        meta=json.loads(row["meta"] or "{}"),
+        extracted=row["extracted"] or "",
+        charset=row["charset"],
+        charset_source=row["charset_source"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        content_sha256=row["content_sha256"],
+        status=row["status"] or 0,
+        fetched_at=datetime.fromisoformat(row["fetched_at"]) if row["fetched_at"] else None,
+        extractor_version=row["extractor_version"],
+    )
+    return StoredDocument(
+        id=row["id"],
+        capture_id=row["capture_id"],
+        document=doc,
+        warc_file=row["warc_file"],
+        warc_offset=row["warc_offset"],
+        warc_record_id=row["warc_record_id"],
+        text_warc_file=row["text_warc_file"],
+        text_record_id=row["text_record_id"],
+        profile_digest=row["profile_digest"],
+    )
