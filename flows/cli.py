@@ -196,5 +196,134 @@ def demo(
     )
 
 
+def open_archive(archive: Path):  # type: ignore[no-untyped-def]
+    """The catalog of an existing archive, read-only; a clear error if there is none."""
+    from archive.catalog import Catalog
+    from archive.layout import ArchiveLayout
+
+    layout = ArchiveLayout(archive)
+    if not layout.exists():
+        raise fail(
+            f"no archive at {archive}/ (no catalog.sqlite); crawl first, or point --archive "
+            "(or WARCFLOW_ARCHIVE) at an archive folder"
+        )
+    return Catalog.open(layout.catalog, readonly=True)
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Document id or URL.")],
+    archive: ArchiveOpt = Path("archive"),
+) -> None:
+    """One document: metadata, language segments, clean text, what was removed and why."""
+    from archive.documents import DocumentStore
+    from crawler.urls import canonicalize
+    from flows.render import render_document
+
+    catalog = open_archive(archive)
+    store = DocumentStore(catalog)
+    stored = store.find(key) or (
+        store.find(canonicalize(key) or key) if not key.isdigit() else None
+    )
+    if stored is None:
+        raise fail(f"no document {key!r} in {archive}/; `warcflow export` lists them")
+    captures = [
+        (c.fetched_at.isoformat(), c.warc_file, c.warc_offset, c.record_type)
+        for c in catalog.captures()
+        if c.url == stored.document.url
+    ]
+    render_document(Console(), stored.document, stored.id, captures)
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="Output format: jsonl.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Only documents of this site (host[:port]).")
+    ] = None,
+    all_outcomes: Annotated[
+        bool, typer.Option("--all", help="Include pages that gave no text (not HTML, empty).")
+    ] = False,
+    archive: ArchiveOpt = Path("archive"),
+) -> None:
+    """Write one record per document (the fields of the design's export contract)."""
+    import sys
+
+    from archive.documents import DocumentStore
+    from archive.export import export_record, write_jsonl
+
+    if format != "jsonl":
+        raise fail(f"--format {format!r}: supported formats are: jsonl")
+    catalog = open_archive(archive)
+    docs = DocumentStore(catalog).iter_documents(outcome=None if all_outcomes else "ok", site=site)
+    records = (export_record(d) for d in docs)
+    if output is None:
+        write_jsonl(records, sys.stdout)
+        return
+    with output.open("w", encoding="utf-8") as fh:
+        count = write_jsonl(records, fh)
+    Console(stderr=True).print(f"wrote {count} documents to {output}")
+
+
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A saved HTML file, or an http(s) URL to fetch.")],
+    url: Annotated[
+        str | None, typer.Option("--url", help="The page's URL, for a saved file.")
+    ] = None,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option("--allow-network", help="Allow a private network (CIDR) for a live fetch."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the document as JSON.")
+    ] = False,
+) -> None:
+    """Run decode, extract, clean and language on one page and show the result."""
+    import asyncio
+    import json
+
+    from crawler.errors import CrawlError
+    from crawler.fetch import SafeClient
+    from crawler.settings import DEFAULT_USER_AGENT, FetchLimits
+    from extractors.model import Capture
+    from extractors.pipeline import default_pipeline
+    from flows.render import render_document
+
+    pipeline = default_pipeline()
+    if source.startswith(("http://", "https://")):
+        limits = FetchLimits(allowed_networks=FetchLimits.parse_networks(allow_network or []))
+
+        async def fetch():  # type: ignore[no-untyped-def]
+            async with SafeClient(limits, DEFAULT_USER_AGENT) as client:
+                return await client.fetch(source)
+
+        try:
+            exchange = asyncio.run(fetch())
+        except CrawlError as exc:
+            raise fail(f"could not fetch {source}: {exc.message}") from None
+        capture = Capture(
+            url=source,
+            body=exchange.body,
+            content_type=exchange.header("content-type"),
+            content_encoding=exchange.header("content-encoding"),
+            status=exchange.status,
+            fetched_at=exchange.started_at,
+        )
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise fail(f"{source}: no such file (give a saved HTML file or an http(s) URL)")
+        capture = Capture(url=url or path.resolve().as_uri(), body=path.read_bytes())
+    doc = pipeline.finish(pipeline.extract_capture(capture))
+    if json_output:
+        typer.echo(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_document(Console(), doc)
+
+
 if __name__ == "__main__":
     app()
