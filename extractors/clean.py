@@ -93,10 +93,11 @@ class Cleaner:
         seen: set[str] = set()
         while i < len(paragraphs):
             para = paragraphs[i]
-            if not para.alive:
+            text = para.text  # built once: it is read by every rule below
+            if not text:
                 i += 1
                 continue
-            block = next((r for r in self._blocks if r.pattern.search(para.text)), None)
+            block = next((r for r in self._blocks if r.pattern.search(text)), None)
             if block is not None and block.skip_first and block.id not in seen:
                 seen.add(block.id)
                 block = None
@@ -118,7 +119,7 @@ class Cleaner:
                 i = j
                 continue
             for rule in self._lines:
-                match = rule.pattern.search(para.text)
+                match = rule.pattern.search(text)
                 if match:
                     if rule.meta:
                         value = next(
@@ -136,8 +137,10 @@ class Cleaner:
             i += 1
         for para in paragraphs:
             if para.alive:
+                view = _visible(para)
                 for rule in self._spans:
-                    _cut_matches(para, rule, removed)
+                    if rule.pattern.search(view[1]) and _cut_matches(para, rule, removed, view):
+                        view = _visible(para)
 
     def _starts_own_rule(self, text: str) -> bool:
         """A paragraph another block or line rule claims ends the current block."""
@@ -182,11 +185,18 @@ class Cleaner:
         paragraphs = split_paragraphs(text)
         removed: list[Removal] = []
         meta: dict[str, str] = {}
-        self.apply_rules(paragraphs, removed, meta)
-        self.apply_title(paragraphs, title, removed)
-        if site is not None:
-            self.apply_site(paragraphs, site, removed)
-        self.tidy(paragraphs, removed)
+        # One cut can expose more boilerplate (an anti-copy code cut out of a forum header
+        # line, a watermark cut off a heading): passes repeat until one changes nothing, so
+        # the result is a fixed point and cleaning the clean text changes nothing.
+        while True:
+            before = _kept_count(paragraphs)
+            self.apply_rules(paragraphs, removed, meta)
+            self.apply_title(paragraphs, title, removed)
+            if site is not None:
+                self.apply_site(paragraphs, site, removed)
+            self.tidy(paragraphs, removed)
+            if _kept_count(paragraphs) == before:
+                break
         kept = [p.text for p in paragraphs if p.alive]
         removed.sort(key=lambda r: r.start)
         return CleanResult("\n".join(kept), kept, removed, meta)
@@ -195,14 +205,22 @@ class Cleaner:
 def rule_paragraphs(cleaner: Cleaner, text: str, title: str | None) -> list[str]:
     """Paragraphs after the rule packs only: what site profiles learn from."""
     paragraphs = split_paragraphs(text)
-    cleaner.apply_rules(paragraphs, [], {})
-    cleaner.apply_title(paragraphs, title, [])
+    while True:  # to a fixed point, as in `Cleaner.clean`
+        before = _kept_count(paragraphs)
+        cleaner.apply_rules(paragraphs, [], {})
+        cleaner.apply_title(paragraphs, title, [])
+        if _kept_count(paragraphs) == before:
+            break
     return [p.text for p in paragraphs if p.alive]
 
 
 def _same(a: str, b: str) -> bool:
     norm = lambda s: re.sub(r"\s+", "", s).casefold()  # noqa: E731
     return norm(a) == norm(b)
+
+
+def _kept_count(paragraphs: list[Paragraph]) -> int:
+    return sum(sum(p.keep) for p in paragraphs)
 
 
 def _kept_positions(para: Paragraph) -> list[int]:
@@ -234,15 +252,29 @@ def _drop(para: Paragraph, rule: str, family: str, removed: list[Removal]) -> No
     _record(para, _kept_positions(para), rule, family, removed)
 
 
-def _cut_matches(para: Paragraph, rule: Rule, removed: list[Removal]) -> None:
+def _visible(para: Paragraph) -> tuple[list[int], str]:
+    """The kept characters as the clean text will show them (edges stripped), and their
+    positions in the paragraph: anchored patterns (`^#` headings) then see the same text
+    whether cleaning for the first time or again."""
     positions = _kept_positions(para)
     visible = "".join(para.source[i] for i in positions)
+    lead = len(visible) - len(visible.lstrip())
+    stripped = visible.strip()
+    return positions[lead : lead + len(stripped)], stripped
+
+
+def _cut_matches(
+    para: Paragraph, rule: Rule, removed: list[Removal], view: tuple[list[int], str]
+) -> bool:
+    """Cut the rule's matches (keeping capture groups); True if anything was cut."""
+    positions, visible = view
     doomed: list[int] = []
     for match in rule.pattern.finditer(visible):
         keep_spans = [match.span(g) for g in range(1, (match.lastindex or 0) + 1)]
         keep = {k for s, e in keep_spans if s >= 0 for k in range(s, e)}
         doomed.extend(positions[k] for k in range(match.start(), match.end()) if k not in keep)
     _record(para, doomed, rule.id, rule.family, removed)
+    return bool(doomed)
 
 
 def _cut_edge(para: Paragraph, piece: str, rule: str, removed: list[Removal], at_end: bool):  # type: ignore[no-untyped-def]

@@ -24,7 +24,9 @@ class CrawlResult:
 
     def outcomes(self) -> dict[str, tuple[str, str | None]]:
         """url -> (outcome, reason) for every frontier row of the run."""
-        return {r["url"]: (r["outcome"], r["reason"]) for r in self.catalog.frontier_rows(self.run_id)}
+        return {
+            r["url"]: (r["outcome"], r["reason"]) for r in self.catalog.frontier_rows(self.run_id)
+        }
 
 
 def crawl(
@@ -45,4 +47,6 @@ def crawl(
 def warcio_check(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     """`warcio check` on files (digests verified); returncode 0 means valid."""
     exe = Path(sys.executable).with_name("warcio")
-    return subprocess.run([str(exe), "check", "-v", *map(str, paths)], capture_output=True, text=True)
+    return subprocess.run(
+        [str(exe), "check", "-v", *map(str, paths)], capture_output=True, text=True
+    )

@@ -6,11 +6,10 @@ import importlib
 from pathlib import Path
 
 import yaml
-
-from crawler.settings import settings_to_dict
+from conftest import fast_settings
 from loopback import LoopbackSite, html
 
-from conftest import fast_settings
+from crawler.settings import settings_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_A = (
