@@ -635,6 +635,12 @@ class Catalog:
             sql, args = sql + " WHERE run_id = ?", (run_id,)
         return [self._capture(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
+    def captures_of(self, url: str) -> list[StoredCapture]:
+        rows = self.conn.execute(
+            "SELECT * FROM captures WHERE url = ? ORDER BY fetched_at", (url,)
+        ).fetchall()
+        return [self._capture(r) for r in rows]
+
     def run_bytes(self, run_id: int) -> int:
         row = self.conn.execute(
             "SELECT COALESCE(SUM(body_bytes), 0) FROM captures WHERE run_id = ?", (run_id,)

@@ -229,8 +229,7 @@ def show(
         raise fail(f"no document {key!r} in {archive}/; `warcflow export` lists them")
     captures = [
         (c.fetched_at.isoformat(), c.warc_file, c.warc_offset, c.record_type)
-        for c in catalog.captures()
-        if c.url == stored.document.url
+        for c in catalog.captures_of(stored.document.url)
     ]
     render_document(Console(), stored.document, stored.id, captures)
 
