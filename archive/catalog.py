@@ -142,6 +142,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_clusters",
+        """
+        ALTER TABLE documents ADD COLUMN content_key TEXT;
+        ALTER TABLE documents ADD COLUMN signature BLOB;
+        ALTER TABLE documents ADD COLUMN shingles INTEGER;
+        ALTER TABLE documents ADD COLUMN anchors TEXT;
+        ALTER TABLE documents ADD COLUMN weighted_length INTEGER;
+        ALTER TABLE documents ADD COLUMN translation_of INTEGER;
+        CREATE INDEX documents_cluster ON documents (cluster_id);
+        """,
+    ),
 ]
 
 

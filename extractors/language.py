@@ -161,3 +161,9 @@ def _fill_short(labels: list[str], paragraphs: list[str], detector: LanguageDete
 
 def _normalise_label(label: str) -> str:
     return {"zh-cn": "zh-cn", "zh-tw": "zh-tw"}.get(label, label.split("-")[0])
+
+
+def weighted_length(text: str) -> int:
+    """Letters, with one ideograph counted as three: comparable across scripts."""
+    counts = script_counts(text)
+    return sum(counts.values()) + 2 * sum(counts[k] for k in _IDEOGRAPHIC)

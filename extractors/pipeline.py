@@ -41,8 +41,12 @@ def is_html(content_type: str | None, body: bytes) -> bool:
 
 class Pipeline:
     def __init__(
-        self, rules: RuleSet | None = None, profile_config: ProfileConfig | None = None
+        self,
+        rules: RuleSet | None = None,
+        profile_config: ProfileConfig | None = None,
+        max_decoded_bytes: int = MAX_DECODED_BYTES,
     ) -> None:
+        self.max_decoded_bytes = max_decoded_bytes
         self.rules = rules or load_rules()
         self.cleaner = Cleaner(self.rules)
         self.language = LanguageDetector(seed=0)
@@ -62,7 +66,7 @@ class Pipeline:
             extractor_version=self.version,
         )
         try:
-            body = decompress(capture.body, capture.content_encoding, MAX_DECODED_BYTES)
+            body = decompress(capture.body, capture.content_encoding, self.max_decoded_bytes)
         except DecodedTooLarge as exc:
             return _outcome(doc, "too_large", str(exc))
         except UndecodableContent as exc:

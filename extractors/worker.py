@@ -10,13 +10,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from extractors.model import Capture, Document
-from extractors.pipeline import Pipeline
+from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
 
 DEFAULT_TIMEOUT = 30.0
 
 
-def _serve(conn: Connection) -> None:
-    pipeline = Pipeline()
+def _serve(conn: Connection, max_decoded_bytes: int) -> None:
+    pipeline = Pipeline(max_decoded_bytes=max_decoded_bytes)
     while True:
         try:
             capture = conn.recv()
@@ -40,8 +40,11 @@ def _serve(conn: Connection) -> None:
 class BoundedExtractor:
     """`extract(capture)` with at most `timeout` seconds per document."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, timeout: float = DEFAULT_TIMEOUT, max_decoded_bytes: int = MAX_DECODED_BYTES
+    ) -> None:
         self.timeout = timeout
+        self.max_decoded_bytes = max_decoded_bytes
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["extractors.pipeline"])
         self._proc: BaseProcess | None = None
@@ -49,7 +52,7 @@ class BoundedExtractor:
 
     def _start(self) -> Connection:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_serve, args=(child,), daemon=True)
+        proc = self._ctx.Process(target=_serve, args=(child, self.max_decoded_bytes), daemon=True)
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent

@@ -23,6 +23,7 @@ from archive.warcstore import WarcStore
 from crawler.engine import Crawler, seed_urls
 from crawler.settings import CrawlSettings, settings_from_dict, settings_to_dict
 from crawler.sources import Source, load_sources
+from flows.cluster import cluster_documents, cluster_fn
 from flows.process import PROCESS_BATCH, finalise, finalise_fn, process_batch, process_batch_fn
 from flows.report import CrawlReport, build_report
 from flows.version import software_version
@@ -114,6 +115,7 @@ def crawl_run(
     run_batch: Callable[..., dict[str, Any]] = crawl_batch_fn,
     run_process: Callable[..., dict[str, Any]] = process_batch_fn,
     run_finalise: Callable[..., dict[str, Any]] = finalise_fn,
+    run_cluster: Callable[..., dict[str, Any]] = cluster_fn,
 ) -> int:
     """Crawl batches, each followed by processing what it archived, until the run's budget
     or frontier is exhausted; then finalise documents. Returns HTTP exchanges."""
@@ -126,6 +128,7 @@ def crawl_run(
         if int(result["claimed"]) < batch_pages:
             break
     run_finalise(archive)
+    run_cluster(archive)
     return fetched
 
 
@@ -174,6 +177,7 @@ def crawl_flow(
                 crawl_batch,
                 process_batch,
                 finalise,
+                cluster_documents,
             )
             report = finish_run(
                 layout, catalog, plan, run_settings, time.monotonic() - started, fetched

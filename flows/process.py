@@ -17,13 +17,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from archive.catalog import Catalog
+from archive.clustering import ClusterStore
 from archive.documents import DocumentStore, PendingCapture, rules_digest
 from archive.layout import ArchiveLayout
 from archive.warc import read_raw_payload_at
 from archive.warcstore import WarcStore
+from crawler.settings import settings_from_dict
 from extractors.clean import SiteRules
 from extractors.model import Capture, Document
-from extractors.pipeline import Pipeline
+from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
 from extractors.profiles import article_key, candidates
 from extractors.worker import BoundedExtractor
 from flows.version import software_version
@@ -69,7 +71,11 @@ def process_batch_fn(
     try:
         pending = docs.pending_captures(limit, run_id)
         extracted: list[tuple[PendingCapture, Document]] = []
-        with BoundedExtractor() as extractor:
+        run = catalog.get_run(run_id) if run_id is not None else None
+        limit_bytes = (
+            settings_from_dict(run.settings).fetch.max_decoded_bytes if run else MAX_DECODED_BYTES
+        )
+        with BoundedExtractor(max_decoded_bytes=limit_bytes) as extractor:
             for item in pending:
                 try:
                     capture = load_capture(layout, item)
@@ -108,6 +114,7 @@ def finalise_fn(archive: str) -> dict[str, object]:
     catalog = Catalog.open(layout.catalog)
     pipeline = Pipeline()
     docs = DocumentStore(catalog)
+    clusters = ClusterStore(catalog)
     recleaned = written = 0
     try:
         for site in docs.sites():
@@ -123,6 +130,7 @@ def finalise_fn(archive: str) -> dict[str, object]:
                         catalog.conn.execute(
                             "UPDATE documents SET text_record_id = NULL WHERE id = ?", (stored.id,)
                         )
+                        clusters.forget(stored.id)
                     recleaned += 1
         store = text_store(layout, catalog, pipeline)
         store.recover()

@@ -1,0 +1,137 @@
+"""Clustering state in the catalog: signatures in, cluster ids and links out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from archive.catalog import Catalog
+from archive.clusters import ClusterConfig, ClusterIndex, Member
+from extractors.fingerprint import Fingerprint, signature_from_bytes
+
+
+@dataclass(frozen=True)
+class ClusterChanges:
+    new_documents: int
+    changed: int  # documents whose cluster or canonical changed
+    translations: int
+    candidates_checked: int
+
+
+class ClusterStore:
+    def __init__(self, catalog: Catalog) -> None:
+        self.conn = catalog.conn
+        self.catalog = catalog
+
+    def unsigned(self, limit: int) -> list[tuple[int, str]]:
+        return self.conn.execute(
+            "SELECT id, text FROM documents WHERE outcome = 'ok' AND signature IS NULL"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+
+    def save_fingerprint(self, doc_id: int, fp: Fingerprint, weighted_length: int) -> None:
+        self.conn.execute(
+            "UPDATE documents SET content_key = ?, signature = ?, shingles = ?, anchors = ?,"
+            " weighted_length = ?, cluster_id = NULL, duplicate_of = NULL WHERE id = ?",
+            (
+                fp.content_key,
+                fp.signature_bytes(),
+                fp.shingles,
+                json.dumps(list(fp.anchors), ensure_ascii=False),
+                weighted_length,
+                doc_id,
+            ),
+        )
+
+    def forget(self, doc_id: int) -> None:
+        """The document's text changed: fingerprint and cluster it again."""
+        self.conn.execute(
+            "UPDATE documents SET signature = NULL, cluster_id = NULL, duplicate_of = NULL,"
+            " translation_of = NULL WHERE id = ?",
+            (doc_id,),
+        )
+
+    def load_index(self, config: ClusterConfig) -> tuple[ClusterIndex, list[Member]]:
+        """Earlier documents restored into the index; new ones returned to be added."""
+        index = ClusterIndex(config)
+        new: list[Member] = []
+        rows = self.conn.execute(
+            "SELECT id, content_key, signature, shingles, fetched_at, LENGTH(text), lang,"
+            " anchors, weighted_length, cluster_id FROM documents"
+            " WHERE outcome = 'ok' AND signature IS NOT NULL ORDER BY id"
+        )
+        for row in rows:
+            member = Member(
+                id=row[0],
+                content_key=row[1],
+                signature=signature_from_bytes(row[2]),
+                shingles=row[3],
+                fetched_at=row[4] or "",
+                text_length=row[5] or 0,
+                lang=row[6] or "und",
+                anchors=tuple(json.loads(row[7] or "[]")),
+                weighted_length=row[8] or 0,
+            )
+            if row[9] is None:
+                new.append(member)
+            else:
+                index.restore(member, row[9])
+        return index, new
+
+    def cluster(self, config: ClusterConfig) -> ClusterChanges:
+        index, new = self.load_index(config)
+        for member in new:
+            index.add(member)
+        current = {
+            r[0]: (r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT id, cluster_id, duplicate_of FROM documents WHERE signature IS NOT NULL"
+                " AND outcome = 'ok'"
+            )
+        }
+        changed = 0
+        links = index.link_translations([m.id for m in new])
+        with self.catalog.transaction():
+            for doc_id, (cluster_id, duplicate_of) in index.assignments().items():
+                if current.get(doc_id) != (cluster_id, duplicate_of):
+                    self.conn.execute(
+                        "UPDATE documents SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
+                        (cluster_id, duplicate_of, doc_id),
+                    )
+                    changed += 1
+            for cluster_id, original in links.items():
+                self.conn.execute(
+                    "UPDATE documents SET translation_of = ? WHERE cluster_id = ?",
+                    (original, cluster_id),
+                )
+        return ClusterChanges(len(new), changed, len(links), index.candidates_checked)
+
+    def copies(self, doc_id: int) -> list[tuple[int, str, str | None]]:
+        """Other documents in the same cluster: (id, url, duplicate_of)."""
+        return self.conn.execute(
+            "SELECT id, url, fetched_at FROM documents WHERE cluster_id = ("
+            " SELECT cluster_id FROM documents WHERE id = ?) AND id != ? ORDER BY fetched_at, id",
+            (doc_id, doc_id),
+        ).fetchall()
+
+    def translations(self, doc_id: int) -> list[tuple[int, str, str]]:
+        """Documents linked as translations of this one's cluster, or that it translates."""
+        row = self.conn.execute(
+            "SELECT cluster_id, translation_of FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return []
+        cluster_id, translation_of = row
+        return self.conn.execute(
+            "SELECT id, url, lang FROM documents WHERE (translation_of = ? AND cluster_id != ?)"
+            " OR (? IS NOT NULL AND cluster_id = ? AND duplicate_of IS NULL) ORDER BY id",
+            (cluster_id, cluster_id, translation_of, translation_of),
+        ).fetchall()
+
+    def cluster_of(self, doc_id: int) -> tuple[int | None, int | None, int | None]:
+        row = self.conn.execute(
+            "SELECT cluster_id, duplicate_of, translation_of FROM documents WHERE id = ?",
+            (doc_id,),
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)

@@ -1,0 +1,44 @@
+"""Fingerprint new documents and fold reposts into clusters (one task per run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from archive.catalog import Catalog
+from archive.clustering import ClusterStore
+from archive.clusters import ClusterConfig
+from archive.layout import ArchiveLayout
+from extractors.fingerprint import Fingerprinter
+from extractors.language import weighted_length
+
+FINGERPRINT_BATCH = 500
+
+
+def cluster_fn(archive: str) -> dict[str, int]:
+    layout = ArchiveLayout(Path(archive))
+    catalog = Catalog.open(layout.catalog)
+    store = ClusterStore(catalog)
+    fingerprinter = Fingerprinter()
+    signed = 0
+    try:
+        while batch := store.unsigned(FINGERPRINT_BATCH):
+            prints = [(doc_id, fingerprinter.fingerprint(text or "")) for doc_id, text in batch]
+            with catalog.transaction():
+                for (doc_id, fp), (_, text) in zip(prints, batch, strict=True):
+                    store.save_fingerprint(doc_id, fp, weighted_length(text or ""))
+            signed += len(batch)
+        changes = store.cluster(ClusterConfig())
+        return {
+            "fingerprinted": signed,
+            "clustered": changes.new_documents,
+            "changed": changes.changed,
+            "translations": changes.translations,
+        }
+    finally:
+        catalog.close()
+
+
+cluster_documents = task(name="cluster-documents", cache_policy=NO_CACHE)(cluster_fn)
