@@ -38,6 +38,9 @@ class StoredDocument:
     text_warc_file: str | None
     text_record_id: str | None
     profile_digest: str | None
+    cluster_id: int | None = None
+    duplicate_of: int | None = None
+    translation_of: int | None = None
 
 
 def rules_digest(rules: SiteRules) -> str:
@@ -287,4 +290,7 @@ def _stored(row: sqlite3.Row) -> StoredDocument:
         text_warc_file=row["text_warc_file"],
         text_record_id=row["text_record_id"],
         profile_digest=row["profile_digest"],
+        cluster_id=row["cluster_id"],
+        duplicate_of=row["duplicate_of"],
+        translation_of=row["translation_of"],
     )

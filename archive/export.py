@@ -12,12 +12,11 @@ EXPORT_FIELDS = (
     "id", "url", "fetched_at", "status", "title", "author", "published", "site", "lang",
     "lang_confidence", "segments", "text", "removed", "content_sha256", "cluster_id",
     "duplicate_of", "warc_file", "warc_offset", "warc_record_id", "extractor_version",
+    "translation_of",
 )  # fmt: skip
 
 
-def export_record(
-    stored: StoredDocument, cluster_id: int | None = None, duplicate_of: int | None = None
-) -> dict[str, object]:
+def export_record(stored: StoredDocument) -> dict[str, object]:
     doc = stored.document
     return {
         "id": stored.id,
@@ -39,12 +38,13 @@ def export_record(
             for r in doc.removed
         ],
         "content_sha256": doc.content_sha256,
-        "cluster_id": cluster_id,
-        "duplicate_of": duplicate_of,
+        "cluster_id": stored.cluster_id,
+        "duplicate_of": stored.duplicate_of,
         "warc_file": stored.warc_file,
         "warc_offset": stored.warc_offset,
         "warc_record_id": stored.warc_record_id,
         "extractor_version": doc.extractor_version,
+        "translation_of": stored.translation_of,
     }
 
 

@@ -216,6 +216,7 @@ def show(
     archive: ArchiveOpt = Path("archive"),
 ) -> None:
     """One document: metadata, language segments, clean text, what was removed and why."""
+    from archive.clustering import ClusterStore
     from archive.documents import DocumentStore
     from crawler.urls import canonicalize
     from flows.render import render_document
@@ -231,7 +232,23 @@ def show(
         (c.fetched_at.isoformat(), c.warc_file, c.warc_offset, c.record_type)
         for c in catalog.captures_of(stored.document.url)
     ]
-    render_document(Console(), stored.document, stored.id, captures)
+    clusters = ClusterStore(catalog)
+    cluster_id, duplicate_of, translation_of = clusters.cluster_of(stored.id)
+    doc = stored.document
+    if cluster_id is not None:
+        doc.meta["cluster"] = f"{cluster_id}" + (
+            f" (copy of {duplicate_of})" if duplicate_of else " (canonical)"
+        )
+    if translation_of is not None:
+        doc.meta["translation_of"] = str(translation_of)
+    render_document(
+        Console(),
+        doc,
+        stored.id,
+        captures,
+        copies=clusters.copies(stored.id),
+        translations=clusters.translations(stored.id),
+    )
 
 
 @app.command()

@@ -16,6 +16,8 @@ def render_document(
     doc: Document,
     doc_id: int | None = None,
     captures: list[tuple[str, str, int, str]] | None = None,
+    copies: list[tuple[int, str, str]] | None = None,
+    translations: list[tuple[int, str, str]] | None = None,
 ) -> None:
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="bold")
@@ -50,6 +52,16 @@ def render_document(
             why = reasons.get(r.rule) or _builtin_reason(r.rule)
             removed.add_row(r.rule, Text(_clip(r.text)), why)
         console.print(removed)
+    if copies:
+        table = Table("id", "url", "fetched", title=f"copies in this cluster ({len(copies)})")
+        for doc_id, url, fetched in copies:
+            table.add_row(str(doc_id), Text(url), fetched or "")
+        console.print(table)
+    if translations:
+        table = Table("id", "url", "language", title="translations")
+        for doc_id, url, lang in translations:
+            table.add_row(str(doc_id), Text(url), lang)
+        console.print(table)
     if captures:
         caps = Table("fetched", "WARC file", "offset", "record", title="captures of this URL")
         for fetched, warc_file, offset, rtype in captures:
