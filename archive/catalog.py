@@ -154,6 +154,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX documents_cluster ON documents (cluster_id);
         """,
     ),
+    (
+        "0004_search",
+        """
+        ALTER TABLE documents ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+        CREATE VIRTUAL TABLE search_index USING fts5(
+            title, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        """,
+    ),
 ]
 
 

@@ -90,7 +90,7 @@ class DocumentStore:
             " charset_source = excluded.charset_source, outcome = excluded.outcome,"
             " reason = excluded.reason, content_sha256 = excluded.content_sha256,"
             " extractor_version = excluded.extractor_version,"
-            " profile_digest = excluded.profile_digest",
+            " profile_digest = excluded.profile_digest, indexed = 0",
             (
                 capture.capture_id,
                 capture.url,
@@ -125,8 +125,8 @@ class DocumentStore:
     def update_clean(self, doc_id: int, doc: Document, profile_digest: str) -> None:
         self.conn.execute(
             "UPDATE documents SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
-            " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?"
-            " WHERE id = ?",
+            " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?,"
+            " indexed = 0 WHERE id = ?",
             (
                 doc.text,
                 json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),

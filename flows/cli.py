@@ -252,6 +252,63 @@ def show(
 
 
 @app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words; Chinese/Japanese need no spaces (融资).")],
+    lang: Annotated[
+        str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")
+    ] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site (host or host:port).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published (or fetched) on/after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published (or fetched) on/before YYYY-MM-DD.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Results to show.")] = 10,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    archive: ArchiveOpt = Path("archive"),
+) -> None:
+    """Full-text search, ranked by BM25, one result per repost cluster."""
+    import json
+
+    from rich.markup import escape
+
+    from archive.search import SearchFilters, SearchIndex
+
+    catalog = open_archive(archive)
+    hits = SearchIndex(catalog).search(query, SearchFilters(lang, site, since, until), limit)
+    if json_output:
+        for hit in hits:
+            typer.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        return
+    console = Console()
+    if not hits:
+        console.print(f"no results for {query!r}")
+        return
+    for rank, hit in enumerate(hits, 1):
+        copies = f", {hit.copies} copies" if hit.copies else ""
+        console.print(
+            f"[bold]{rank}. {escape(hit.title or hit.url)}[/bold]  [dim]#{hit.id} {hit.lang}"
+            f" {escape(hit.site)} {hit.published or ''}{copies}[/dim]"
+        )
+        console.print(f"   {escape(hit.url)}")
+        console.print("   " + _snippet_markup(hit.snippet))
+
+
+def _snippet_markup(snippet: str) -> str:
+    import html
+
+    from rich.markup import escape
+
+    parts = snippet.split("<mark>")
+    out = [escape(html.unescape(parts[0]))]
+    for part in parts[1:]:
+        hit, _, rest = part.partition("</mark>")
+        out.append(f"[reverse]{escape(html.unescape(hit))}[/reverse]{escape(html.unescape(rest))}")
+    return "".join(out)
+
+
+@app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="Output format: jsonl.")] = "jsonl",
     output: Annotated[

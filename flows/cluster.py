@@ -1,4 +1,4 @@
-"""Fingerprint new documents and fold reposts into clusters (one task per run)."""
+"""Fingerprint new documents, fold reposts into clusters, index for search (one task)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from archive.catalog import Catalog
 from archive.clustering import ClusterStore
 from archive.clusters import ClusterConfig
 from archive.layout import ArchiveLayout
+from archive.search import SearchIndex
 from extractors.fingerprint import Fingerprinter
 from extractors.language import weighted_length
 
@@ -31,7 +32,10 @@ def cluster_fn(archive: str) -> dict[str, int]:
                     store.save_fingerprint(doc_id, fp, weighted_length(text or ""))
             signed += len(batch)
         changes = store.cluster(ClusterConfig())
+        with catalog.transaction():
+            indexed = SearchIndex(catalog).populate()
         return {
+            "indexed": indexed,
             "fingerprinted": signed,
             "clustered": changes.new_documents,
             "changed": changes.changed,

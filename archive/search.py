@@ -1,0 +1,241 @@
+"""Full-text search over documents: SQLite FTS5, ranked by BM25, one hit per cluster.
+
+Chinese and Japanese have no spaces between words, so CJK runs are indexed and queried
+as overlapping character bigrams (as Lucene's CJK analyzer does), after folding
+traditional characters to simplified: a two-character query like 融资 or 融資 finds its
+articles. Other scripts are split into words by FTS5's unicode61 tokenizer with
+diacritics folded (yatırım, yatirim).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from archive.catalog import Catalog
+
+CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_TERM = re.compile(r"\S+")
+SNIPPET_CHARS = 160
+
+
+@cache
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def fold_chinese(text: str) -> str:
+    return _t2s().convert(text) if _CJK_RUN.search(text) else text
+
+
+def bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def analyse(text: str) -> str:
+    """Text as FTS5 should see it: NFKC, simplified Chinese, CJK runs as bigram tokens."""
+    text = fold_chinese(unicodedata.normalize("NFKC", text)).replace("ı", "i").replace("İ", "I")
+    return _CJK_RUN.sub(lambda m: " " + " ".join(bigrams(m.group(0))) + " ", text)
+
+
+def fts_query(query: str) -> str:
+    """A user query as an FTS5 expression: every term required, CJK terms as phrases."""
+    parts = []
+    for term in _TERM.findall(unicodedata.normalize("NFKC", query)):
+        tokens = [t for t in re.split(r"[^\w]+", analyse(term)) if t]
+        if tokens:
+            parts.append('"' + " ".join(tokens) + '"')
+    return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    url: str
+    title: str | None
+    lang: str
+    site: str
+    published: str | None
+    cluster_id: int | None
+    copies: int  # other documents in the same cluster
+    score: float  # BM25 (higher is better)
+    snippet: str  # HTML-escaped, matches in <mark>
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "lang": self.lang,
+            "site": self.site,
+            "published": self.published,
+            "cluster_id": self.cluster_id,
+            "copies": self.copies,
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    lang: str | None = None
+    site: str | None = None
+    since: str | None = None  # ISO date, compared with published (else fetched_at)
+    until: str | None = None
+
+
+class SearchIndex:
+    """The FTS5 table `search_index` (rowid = document id) and its verbs."""
+
+    def __init__(self, catalog: Catalog, table: str = "search_index") -> None:
+        self.conn = catalog.conn
+        self.table = table
+
+    def enable(self) -> None:
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING fts5("
+            "title, body, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+
+    def add(self, doc_id: int, title: str | None, text: str) -> None:
+        self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
+        self.conn.execute(
+            f"INSERT INTO {self.table} (rowid, title, body) VALUES (?, ?, ?)",
+            (doc_id, analyse(title or ""), analyse(text)),
+        )
+
+    def remove(self, doc_id: int) -> None:
+        self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
+
+    def populate(self, documents: str = "documents") -> int:
+        """Index every document whose text is not indexed yet (or changed since)."""
+        rows = self.conn.execute(
+            f"SELECT id, title, text FROM {documents} WHERE outcome = 'ok' AND indexed = 0"
+        ).fetchall()
+        for doc_id, title, text in rows:
+            self.add(doc_id, title, text or "")
+            self.conn.execute(f"UPDATE {documents} SET indexed = 1 WHERE id = ?", (doc_id,))
+        return len(rows)
+
+    def rebuild(self, documents: str = "documents") -> int:
+        self.conn.execute(f"DELETE FROM {self.table}")
+        self.conn.execute(f"UPDATE {documents} SET indexed = 0")
+        return self.populate(documents)
+
+    def search(
+        self, query: str, filters: SearchFilters | None = None, limit: int = 10
+    ) -> list[SearchHit]:
+        expression = fts_query(query)
+        if not expression:
+            return []
+        filters = filters or SearchFilters()
+        sql = (
+            f"SELECT d.id, d.url, d.title, d.lang, d.site, d.published, d.cluster_id, d.text,"
+            f" bm25({self.table}, 2.0, 1.0) AS rank FROM {self.table}"
+            f" JOIN documents d ON d.id = {self.table}.rowid"
+            f" WHERE {self.table} MATCH ? AND d.outcome = 'ok'"
+        )
+        args: list[object] = [expression]
+        if filters.lang:
+            sql += " AND d.lang = ?"
+            args.append(filters.lang)
+        if filters.site:
+            sql += " AND (d.site = ? OR d.site LIKE ?)"
+            args += [filters.site, f"{filters.site}:%"]
+        if filters.since:
+            sql += " AND COALESCE(d.published, d.fetched_at) >= ?"
+            args.append(filters.since)
+        if filters.until:
+            sql += " AND COALESCE(d.published, d.fetched_at) <= ?"
+            args.append(filters.until + "T99")
+        sql += " ORDER BY rank, d.id LIMIT ?"
+        args.append(max(limit * 10, 50))
+        hits: list[SearchHit] = []
+        seen_clusters: set[int] = set()
+        for row in self.conn.execute(sql, args).fetchall():
+            cluster = row[6] if row[6] is not None else -row[0]
+            if cluster in seen_clusters:
+                continue
+            seen_clusters.add(cluster)
+            if row[6] is not None and row[6] != row[0]:
+                row = self._canonical(row)  # a cluster is shown as its canonical document
+            hits.append(
+                SearchHit(
+                    id=row[0],
+                    url=row[1],
+                    title=row[2],
+                    lang=row[3] or "und",
+                    site=row[4],
+                    published=row[5],
+                    cluster_id=row[6],
+                    copies=self._copies(row[6]) if row[6] is not None else 0,
+                    score=-float(row[8]),
+                    snippet=snippet(row[7] or "", query),
+                )
+            )
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def _canonical(self, row: tuple) -> tuple:  # type: ignore[type-arg]
+        canon = self.conn.execute(
+            "SELECT id, url, title, lang, site, published, cluster_id, text FROM documents"
+            " WHERE id = ? AND outcome = 'ok'",
+            (row[6],),
+        ).fetchone()
+        return (*canon, row[8]) if canon else row
+
+    def _copies(self, cluster_id: int) -> int:
+        n = self.conn.execute(
+            "SELECT COUNT(*) FROM documents WHERE cluster_id = ? AND outcome = 'ok'", (cluster_id,)
+        ).fetchone()[0]
+        return max(0, int(n) - 1)
+
+
+def _fold_char(c: str) -> str:
+    base = "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch))
+    return (base.lower() or c.lower())[:1] or c
+
+
+def _fold(text: str) -> str:
+    """Length-preserving fold (case, diacritics, dotless i, traditional to simplified)."""
+    folded = "".join(_fold_char(c) for c in text).replace("ı", "i")
+    converted = fold_chinese(folded)
+    return converted if len(converted) == len(folded) else folded
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """A window of `text` around the first match, matches wrapped in <mark> (HTML-escaped)."""
+    folded = _fold(text)
+    terms = [_fold(t) for t in _TERM.findall(unicodedata.normalize("NFKC", query))]
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        start = folded.find(term)
+        while start != -1 and term:
+            spans.append((start, start + len(term)))
+            start = folded.find(term, start + len(term))
+    if not spans:
+        window_start = 0
+    else:
+        first = min(s for s, _ in spans)
+        window_start = max(0, first - width // 3)
+    window_end = min(len(text), window_start + width)
+    out, pos = [], window_start
+    for s, e in sorted(spans):
+        if s < pos or e > window_end:
+            continue
+        out.append(html.escape(text[pos:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        pos = e
+    out.append(html.escape(text[pos:window_end]))
+    prefix = "…" if window_start > 0 else ""
+    suffix = "…" if window_end < len(text) else ""
+    return prefix + "".join(out).replace("\n", " ") + suffix
