@@ -163,7 +163,46 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_reingest",
+        """
+        CREATE TABLE reingests (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,            -- running, finished
+            scope TEXT NOT NULL,             -- JSON: since, site, warc_files
+            report TEXT                      -- JSON, when finished
+        );
+        """,
+    ),
 ]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Names of the derived tables. Re-ingest builds a shadow set beside the live one and
+    swaps them in one transaction, so readers see the old version until the new is whole."""
+
+    documents: str = "documents"
+    profile_articles: str = "profile_articles"
+    profile_counts: str = "profile_counts"
+    search: str = "search_index"
+
+    @classmethod
+    def shadow(cls) -> Tables:
+        return cls(
+            *(
+                f"{name}_next"
+                for name in ("documents", "profile_articles", "profile_counts", "search_index")
+            )
+        )
+
+    def names(self) -> tuple[str, str, str, str]:
+        return (self.documents, self.profile_articles, self.profile_counts, self.search)
+
+
+LIVE = Tables()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from archive.catalog import Catalog
+from archive.catalog import LIVE, Catalog, Tables
 from archive.clusters import ClusterConfig, ClusterIndex, Member
 from extractors.fingerprint import Fingerprint, signature_from_bytes
 
@@ -19,20 +19,21 @@ class ClusterChanges:
 
 
 class ClusterStore:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, tables: Tables = LIVE) -> None:
         self.conn = catalog.conn
         self.catalog = catalog
+        self.t = tables
 
     def unsigned(self, limit: int) -> list[tuple[int, str]]:
         return self.conn.execute(
-            "SELECT id, text FROM documents WHERE outcome = 'ok' AND signature IS NULL"
+            f"SELECT id, text FROM {self.t.documents} WHERE outcome = 'ok' AND signature IS NULL"
             " ORDER BY id LIMIT ?",
             (limit,),
         ).fetchall()
 
     def save_fingerprint(self, doc_id: int, fp: Fingerprint, weighted_length: int) -> None:
         self.conn.execute(
-            "UPDATE documents SET content_key = ?, signature = ?, shingles = ?, anchors = ?,"
+            f"UPDATE {self.t.documents} SET content_key = ?, signature = ?, shingles = ?, anchors = ?,"
             " weighted_length = ?, cluster_id = NULL, duplicate_of = NULL WHERE id = ?",
             (
                 fp.content_key,
@@ -47,7 +48,7 @@ class ClusterStore:
     def forget(self, doc_id: int) -> None:
         """The document's text changed: fingerprint and cluster it again."""
         self.conn.execute(
-            "UPDATE documents SET signature = NULL, cluster_id = NULL, duplicate_of = NULL,"
+            f"UPDATE {self.t.documents} SET signature = NULL, cluster_id = NULL, duplicate_of = NULL,"
             " translation_of = NULL WHERE id = ?",
             (doc_id,),
         )
@@ -58,7 +59,7 @@ class ClusterStore:
         new: list[Member] = []
         rows = self.conn.execute(
             "SELECT id, content_key, signature, shingles, fetched_at, LENGTH(text), lang,"
-            " anchors, weighted_length, cluster_id FROM documents"
+            f" anchors, weighted_length, cluster_id FROM {self.t.documents}"
             " WHERE outcome = 'ok' AND signature IS NOT NULL ORDER BY id"
         )
         for row in rows:
@@ -86,7 +87,7 @@ class ClusterStore:
         current = {
             r[0]: (r[1], r[2])
             for r in self.conn.execute(
-                "SELECT id, cluster_id, duplicate_of FROM documents WHERE signature IS NOT NULL"
+                f"SELECT id, cluster_id, duplicate_of FROM {self.t.documents} WHERE signature IS NOT NULL"
                 " AND outcome = 'ok'"
             )
         }
@@ -96,13 +97,13 @@ class ClusterStore:
             for doc_id, (cluster_id, duplicate_of) in index.assignments().items():
                 if current.get(doc_id) != (cluster_id, duplicate_of):
                     self.conn.execute(
-                        "UPDATE documents SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
+                        f"UPDATE {self.t.documents} SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
                         (cluster_id, duplicate_of, doc_id),
                     )
                     changed += 1
             for cluster_id, original in links.items():
                 self.conn.execute(
-                    "UPDATE documents SET translation_of = ? WHERE cluster_id = ?",
+                    f"UPDATE {self.t.documents} SET translation_of = ? WHERE cluster_id = ?",
                     (original, cluster_id),
                 )
         return ClusterChanges(len(new), changed, len(links), index.candidates_checked)
@@ -110,28 +111,28 @@ class ClusterStore:
     def copies(self, doc_id: int) -> list[tuple[int, str, str | None]]:
         """Other documents in the same cluster: (id, url, duplicate_of)."""
         return self.conn.execute(
-            "SELECT id, url, fetched_at FROM documents WHERE cluster_id = ("
-            " SELECT cluster_id FROM documents WHERE id = ?) AND id != ? ORDER BY fetched_at, id",
+            f"SELECT id, url, fetched_at FROM {self.t.documents} WHERE cluster_id = ("
+            f" SELECT cluster_id FROM {self.t.documents} WHERE id = ?) AND id != ? ORDER BY fetched_at, id",
             (doc_id, doc_id),
         ).fetchall()
 
     def translations(self, doc_id: int) -> list[tuple[int, str, str]]:
         """Documents linked as translations of this one's cluster, or that it translates."""
         row = self.conn.execute(
-            "SELECT cluster_id, translation_of FROM documents WHERE id = ?", (doc_id,)
+            f"SELECT cluster_id, translation_of FROM {self.t.documents} WHERE id = ?", (doc_id,)
         ).fetchone()
         if row is None or row[0] is None:
             return []
         cluster_id, translation_of = row
         return self.conn.execute(
-            "SELECT id, url, lang FROM documents WHERE (translation_of = ? AND cluster_id != ?)"
+            f"SELECT id, url, lang FROM {self.t.documents} WHERE (translation_of = ? AND cluster_id != ?)"
             " OR (? IS NOT NULL AND cluster_id = ? AND duplicate_of IS NULL) ORDER BY id",
             (cluster_id, cluster_id, translation_of, translation_of),
         ).fetchall()
 
     def cluster_of(self, doc_id: int) -> tuple[int | None, int | None, int | None]:
         row = self.conn.execute(
-            "SELECT cluster_id, duplicate_of, translation_of FROM documents WHERE id = ?",
+            f"SELECT cluster_id, duplicate_of, translation_of FROM {self.t.documents} WHERE id = ?",
             (doc_id,),
         ).fetchone()
         return (row[0], row[1], row[2]) if row else (None, None, None)

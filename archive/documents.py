@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from archive.catalog import Catalog
+from archive.catalog import LIVE, Catalog, Tables
 from extractors.clean import SiteRules
 from extractors.model import Document, Removal, Segment
 from extractors.profiles import Candidate, ProfileConfig, learn
@@ -51,15 +51,16 @@ def rules_digest(rules: SiteRules) -> str:
 
 
 class DocumentStore:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, tables: Tables = LIVE) -> None:
         self.catalog = catalog
         self.conn = catalog.conn
+        self.t = tables
 
     # -- what needs processing -------------------------------------------------------
     def pending_captures(self, limit: int, run_id: int | None = None) -> list[PendingCapture]:
         sql = (
             "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
-            " FROM captures c LEFT JOIN documents d ON d.capture_id = c.id"
+            f" FROM captures c LEFT JOIN {self.t.documents} d ON d.capture_id = c.id"
             " WHERE d.id IS NULL AND c.record_type = 'response' AND c.status BETWEEN 200 AND 299"
             " AND c.url NOT LIKE '%/robots.txt'"
         )
@@ -74,13 +75,19 @@ class DocumentStore:
         ]
 
     # -- documents -------------------------------------------------------------------
-    def save(self, capture: PendingCapture, doc: Document, profile_digest: str | None) -> int:
+    def save(
+        self,
+        capture: PendingCapture,
+        doc: Document,
+        profile_digest: str | None,
+        doc_id: int | None = None,
+    ) -> int:
         cur = self.conn.execute(
-            "INSERT INTO documents (capture_id, url, site, fetched_at, status, title, author,"
+            f"INSERT INTO {self.t.documents} (id, capture_id, url, site, fetched_at, status, title, author,"
             " published, sitename, lang, lang_confidence, segments, text, extracted, removed,"
             " meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
             " warc_offset, warc_record_id, extractor_version, profile_digest)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (capture_id) DO UPDATE SET title = excluded.title,"
             " author = excluded.author, published = excluded.published,"
             " sitename = excluded.sitename, lang = excluded.lang,"
@@ -92,6 +99,7 @@ class DocumentStore:
             " extractor_version = excluded.extractor_version,"
             " profile_digest = excluded.profile_digest, indexed = 0",
             (
+                doc_id,
                 capture.capture_id,
                 capture.url,
                 doc.site,
@@ -124,7 +132,7 @@ class DocumentStore:
 
     def update_clean(self, doc_id: int, doc: Document, profile_digest: str) -> None:
         self.conn.execute(
-            "UPDATE documents SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
+            f"UPDATE {self.t.documents} SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
             " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?,"
             " indexed = 0 WHERE id = ?",
             (
@@ -144,13 +152,15 @@ class DocumentStore:
 
     def set_text_record(self, doc_id: int, warc_file: str, offset: int, record_id: str) -> None:
         self.conn.execute(
-            "UPDATE documents SET text_warc_file = ?, text_warc_offset = ?, text_record_id = ?"
+            f"UPDATE {self.t.documents} SET text_warc_file = ?, text_warc_offset = ?, text_record_id = ?"
             " WHERE id = ?",
             (warc_file, offset, record_id, doc_id),
         )
 
     def get(self, doc_id: int) -> StoredDocument | None:
-        row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT * FROM {self.t.documents} WHERE id = ?", (doc_id,)
+        ).fetchone()
         return _stored(row) if row else None
 
     def find(self, key: str) -> StoredDocument | None:
@@ -158,7 +168,7 @@ class DocumentStore:
         if key.isdigit():
             return self.get(int(key))
         row = self.conn.execute(
-            "SELECT * FROM documents WHERE url = ? ORDER BY fetched_at DESC, id DESC LIMIT 1",
+            f"SELECT * FROM {self.t.documents} WHERE url = ? ORDER BY fetched_at DESC, id DESC LIMIT 1",
             (key,),
         ).fetchone()
         return _stored(row) if row else None
@@ -166,7 +176,7 @@ class DocumentStore:
     def iter_documents(
         self, outcome: str | None = "ok", site: str | None = None, after_id: int = 0
     ) -> list[StoredDocument]:
-        sql, args = "SELECT * FROM documents WHERE id > ?", [after_id]
+        sql, args = f"SELECT * FROM {self.t.documents} WHERE id > ?", [after_id]
         if outcome:
             sql += " AND outcome = ?"
             args.append(outcome)
@@ -177,7 +187,7 @@ class DocumentStore:
 
     def documents_needing_text_record(self, limit: int) -> list[StoredDocument]:
         rows = self.conn.execute(
-            "SELECT * FROM documents WHERE outcome = 'ok' AND text_record_id IS NULL"
+            f"SELECT * FROM {self.t.documents} WHERE outcome = 'ok' AND text_record_id IS NULL"
             " ORDER BY id LIMIT ?",
             (limit,),
         ).fetchall()
@@ -185,12 +195,15 @@ class DocumentStore:
 
     def sites(self) -> list[str]:
         return [
-            r[0] for r in self.conn.execute("SELECT DISTINCT site FROM documents ORDER BY site")
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT site FROM {self.t.documents} ORDER BY site"
+            )
         ]
 
     def stale_documents(self, site: str, digest: str) -> list[StoredDocument]:
         rows = self.conn.execute(
-            "SELECT * FROM documents WHERE site = ? AND outcome IN ('ok', 'empty')"
+            f"SELECT * FROM {self.t.documents} WHERE site = ? AND outcome IN ('ok', 'empty')"
             " AND extracted != '' AND COALESCE(profile_digest, '') != ? ORDER BY id",
             (site, digest),
         ).fetchall()
@@ -198,7 +211,7 @@ class DocumentStore:
 
     def count_by(self, column: str, run_id: int | None = None) -> dict[str, int]:
         assert column in ("lang", "outcome", "site")
-        sql = f"SELECT d.{column}, COUNT(*) FROM documents d"
+        sql = f"SELECT d.{column}, COUNT(*) FROM {self.t.documents} d"
         args: tuple[object, ...] = ()
         if run_id is not None:
             sql += " JOIN captures c ON c.id = d.capture_id WHERE c.run_id = ?"
@@ -211,7 +224,7 @@ class DocumentStore:
 
     def removed_by_family(self, run_id: int | None = None) -> dict[str, int]:
         """Characters removed per rule family."""
-        sql, args = "SELECT d.removed FROM documents d", ()
+        sql, args = f"SELECT d.removed FROM {self.t.documents} d", ()
         if run_id is not None:
             sql += " JOIN captures c ON c.id = d.capture_id WHERE c.run_id = ?"
             args = (run_id,)
@@ -224,12 +237,13 @@ class DocumentStore:
     # -- site profiles ------------------------------------------------------------------
     def observe_article(self, site: str, article: str, cands: set[Candidate]) -> bool:
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO profile_articles (site, article) VALUES (?, ?)", (site, article)
+            f"INSERT OR IGNORE INTO {self.t.profile_articles} (site, article) VALUES (?, ?)",
+            (site, article),
         )
         if cur.rowcount == 0:
             return False
         self.conn.executemany(
-            "INSERT INTO profile_counts (site, kind, text, articles) VALUES (?, ?, ?, 1)"
+            f"INSERT INTO {self.t.profile_counts} (site, kind, text, articles) VALUES (?, ?, ?, 1)"
             " ON CONFLICT (site, kind, text) DO UPDATE SET articles = articles + 1",
             [(site, kind, text) for kind, text in sorted(cands)],
         )
@@ -237,23 +251,23 @@ class DocumentStore:
 
     def site_rules(self, site: str, config: ProfileConfig) -> SiteRules:
         articles = self.conn.execute(
-            "SELECT COUNT(*) FROM profile_articles WHERE site = ?", (site,)
+            f"SELECT COUNT(*) FROM {self.t.profile_articles} WHERE site = ?", (site,)
         ).fetchone()[0]
         if articles < config.min_docs:
             return SiteRules()
         rows = self.conn.execute(
-            "SELECT kind, text, articles FROM profile_counts WHERE site = ? AND articles >= ?",
+            f"SELECT kind, text, articles FROM {self.t.profile_counts} WHERE site = ? AND articles >= ?",
             (site, config.min_docs),
         ).fetchall()
         return learn((((k, t), n) for k, t, n in rows), articles, config)
 
     def clear_profiles(self, site: str | None = None) -> None:
         if site is None:
-            self.conn.execute("DELETE FROM profile_articles")
-            self.conn.execute("DELETE FROM profile_counts")
+            self.conn.execute(f"DELETE FROM {self.t.profile_articles}")
+            self.conn.execute(f"DELETE FROM {self.t.profile_counts}")
         else:
-            self.conn.execute("DELETE FROM profile_articles WHERE site = ?", (site,))
-            self.conn.execute("DELETE FROM profile_counts WHERE site = ?", (site,))
+            self.conn.execute(f"DELETE FROM {self.t.profile_articles} WHERE site = ?", (site,))
+            self.conn.execute(f"DELETE FROM {self.t.profile_counts} WHERE site = ?", (site,))
 
 
 def _stored(row: sqlite3.Row) -> StoredDocument:

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from archive.catalog import Catalog
+from archive.catalog import LIVE, Catalog, Tables
 
 CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{CJK}]+")
@@ -95,9 +95,10 @@ class SearchFilters:
 class SearchIndex:
     """The FTS5 table `search_index` (rowid = document id) and its verbs."""
 
-    def __init__(self, catalog: Catalog, table: str = "search_index") -> None:
+    def __init__(self, catalog: Catalog, tables: Tables = LIVE) -> None:
         self.conn = catalog.conn
-        self.table = table
+        self.table = tables.search
+        self.documents = tables.documents
 
     def enable(self) -> None:
         self.conn.execute(
@@ -115,8 +116,9 @@ class SearchIndex:
     def remove(self, doc_id: int) -> None:
         self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
 
-    def populate(self, documents: str = "documents") -> int:
+    def populate(self) -> int:
         """Index every document whose text is not indexed yet (or changed since)."""
+        documents = self.documents
         rows = self.conn.execute(
             f"SELECT id, title, text FROM {documents} WHERE outcome = 'ok' AND indexed = 0"
         ).fetchall()
@@ -125,10 +127,10 @@ class SearchIndex:
             self.conn.execute(f"UPDATE {documents} SET indexed = 1 WHERE id = ?", (doc_id,))
         return len(rows)
 
-    def rebuild(self, documents: str = "documents") -> int:
+    def rebuild(self) -> int:
         self.conn.execute(f"DELETE FROM {self.table}")
-        self.conn.execute(f"UPDATE {documents} SET indexed = 0")
-        return self.populate(documents)
+        self.conn.execute(f"UPDATE {self.documents} SET indexed = 0")
+        return self.populate()
 
     def search(
         self, query: str, filters: SearchFilters | None = None, limit: int = 10
@@ -140,7 +142,7 @@ class SearchIndex:
         sql = (
             f"SELECT d.id, d.url, d.title, d.lang, d.site, d.published, d.cluster_id, d.text,"
             f" bm25({self.table}, 2.0, 1.0) AS rank FROM {self.table}"
-            f" JOIN documents d ON d.id = {self.table}.rowid"
+            f" JOIN {self.documents} d ON d.id = {self.table}.rowid"
             f" WHERE {self.table} MATCH ? AND d.outcome = 'ok'"
         )
         args: list[object] = [expression]
@@ -187,7 +189,7 @@ class SearchIndex:
 
     def _canonical(self, row: tuple) -> tuple:  # type: ignore[type-arg]
         canon = self.conn.execute(
-            "SELECT id, url, title, lang, site, published, cluster_id, text FROM documents"
+            f"SELECT id, url, title, lang, site, published, cluster_id, text FROM {self.documents}"
             " WHERE id = ? AND outcome = 'ok'",
             (row[6],),
         ).fetchone()
@@ -195,7 +197,8 @@ class SearchIndex:
 
     def _copies(self, cluster_id: int) -> int:
         n = self.conn.execute(
-            "SELECT COUNT(*) FROM documents WHERE cluster_id = ? AND outcome = 'ok'", (cluster_id,)
+            f"SELECT COUNT(*) FROM {self.documents} WHERE cluster_id = ? AND outcome = 'ok'",
+            (cluster_id,),
         ).fetchone()[0]
         return max(0, int(n) - 1)
 

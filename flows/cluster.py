@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from archive.catalog import Catalog
+from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.clusters import ClusterConfig
 from archive.layout import ArchiveLayout
@@ -21,28 +21,33 @@ FINGERPRINT_BATCH = 500
 def cluster_fn(archive: str) -> dict[str, int]:
     layout = ArchiveLayout(Path(archive))
     catalog = Catalog.open(layout.catalog)
-    store = ClusterStore(catalog)
-    fingerprinter = Fingerprinter()
-    signed = 0
     try:
-        while batch := store.unsigned(FINGERPRINT_BATCH):
-            prints = [(doc_id, fingerprinter.fingerprint(text or "")) for doc_id, text in batch]
-            with catalog.transaction():
-                for (doc_id, fp), (_, text) in zip(prints, batch, strict=True):
-                    store.save_fingerprint(doc_id, fp, weighted_length(text or ""))
-            signed += len(batch)
-        changes = store.cluster(ClusterConfig())
-        with catalog.transaction():
-            indexed = SearchIndex(catalog).populate()
-        return {
-            "indexed": indexed,
-            "fingerprinted": signed,
-            "clustered": changes.new_documents,
-            "changed": changes.changed,
-            "translations": changes.translations,
-        }
+        return cluster_and_index(catalog, LIVE)
     finally:
         catalog.close()
+
+
+def cluster_and_index(catalog: Catalog, tables: Tables) -> dict[str, int]:
+    """Fingerprint unsigned documents, add them to the clusters, index what changed."""
+    store = ClusterStore(catalog, tables)
+    fingerprinter = Fingerprinter()
+    signed = 0
+    while batch := store.unsigned(FINGERPRINT_BATCH):
+        prints = [(doc_id, fingerprinter.fingerprint(text or "")) for doc_id, text in batch]
+        with catalog.transaction():
+            for (doc_id, fp), (_, text) in zip(prints, batch, strict=True):
+                store.save_fingerprint(doc_id, fp, weighted_length(text or ""))
+        signed += len(batch)
+    changes = store.cluster(ClusterConfig())
+    with catalog.transaction():
+        indexed = SearchIndex(catalog, tables).populate()
+    return {
+        "indexed": indexed,
+        "fingerprinted": signed,
+        "clustered": changes.new_documents,
+        "changed": changes.changed,
+        "translations": changes.translations,
+    }
 
 
 cluster_documents = task(name="cluster-documents", cache_policy=NO_CACHE)(cluster_fn)
