@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import compress
 
 from extractors.model import Removal
 from extractors.rules import Rule, RuleSet
@@ -33,7 +34,7 @@ class Paragraph:
 
     @property
     def text(self) -> str:
-        return "".join(c for c, k in zip(self.source, self.keep, strict=True) if k).strip()
+        return "".join(compress(self.source, self.keep)).strip()
 
     @property
     def alive(self) -> bool:
