@@ -196,6 +196,78 @@ def demo(
     )
 
 
+@app.command()
+def reingest(
+    since: Annotated[
+        str | None, typer.Option(help="Only captures fetched on/after YYYY-MM-DD.")
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Only captures of this site (host or host:port).")
+    ] = None,
+    warc: Annotated[
+        list[str] | None,
+        typer.Option("--warc", help="Only captures in this WARC file (repeatable)."),
+    ] = None,
+    archive: ArchiveOpt = Path("archive"),
+) -> None:
+    """Rebuild documents, profiles, clusters and the index from WARC (nothing is fetched)."""
+    from archive.layout import ArchiveLayout, ArchiveLock, ArchiveLocked
+
+    open_archive(archive).close()
+    layout = ArchiveLayout(archive)
+    try:
+        ArchiveLock(layout).acquire().release()
+    except ArchiveLocked as exc:
+        raise fail(str(exc)) from None
+    prefect_offline_env()
+    from flows.reingest import ReingestReport, reingest_flow
+
+    console = Console()
+    with console.status("re-ingesting from WARC…"):
+        result = reingest_flow(
+            archive=str(archive),
+            since=since,
+            site=site,
+            warc_files=[Path(w).name for w in warc or []],
+        )
+    report = ReingestReport(**result)  # type: ignore[arg-type]
+    console.print(report.to_markdown())
+    if report.changed == 0:
+        console.print("nothing changed: the archive was already up to date with these extractors")
+
+
+@app.command()
+def serve(
+    sources: Annotated[
+        Path, typer.Option("--sources", help="sources.toml for scheduled crawls.")
+    ] = Path("sources.toml"),
+    cron: Annotated[str, typer.Option(help="Crawl schedule (cron, UTC).")] = "0 3 * * *",
+    archive: ArchiveOpt = Path("archive"),
+) -> None:
+    """Serve the crawl (on its schedule) and re-ingest flows from this process, no server set-up."""
+    if not sources.exists():
+        raise fail(f"{sources}: no such file; scheduled crawls need a sources file (see README)")
+    prefect_offline_env()
+    from prefect import serve as prefect_serve
+
+    from flows.crawl import crawl_flow
+    from flows.reingest import reingest_flow
+
+    crawl_deployment = crawl_flow.to_deployment(
+        name="scheduled-crawl",
+        cron=cron,
+        parameters={"archive": str(archive), "sources_file": str(sources)},
+    )
+    reingest_deployment = reingest_flow.to_deployment(
+        name="reingest", parameters={"archive": str(archive)}
+    )
+    Console().print(
+        f"serving [bold]scheduled-crawl[/bold] ({cron}) and [bold]reingest[/bold] on archive "
+        f"{archive}; Ctrl-C stops"
+    )
+    prefect_serve(crawl_deployment, reingest_deployment)
+
+
 def open_archive(archive: Path):  # type: ignore[no-untyped-def]
     """The catalog of an existing archive, read-only; a clear error if there is none."""
     from archive.catalog import Catalog
