@@ -167,8 +167,9 @@ class SearchIndex:
             if cluster in seen_clusters:
                 continue
             seen_clusters.add(cluster)
-            if row[6] is not None and row[6] != row[0]:
-                row = self._canonical(row)  # a cluster is shown as its canonical document
+            if row[6] is not None and row[6] != row[0] and filters == SearchFilters():
+                # a cluster is shown as its canonical document (unless filters chose a copy)
+                row = self._canonical(row)
             hits.append(
                 SearchHit(
                     id=row[0],
@@ -180,7 +181,7 @@ class SearchIndex:
                     cluster_id=row[6],
                     copies=self._copies(row[6]) if row[6] is not None else 0,
                     score=-float(row[8]),
-                    snippet=snippet(row[7] or "", query),
+                    snippet=snippet(row[7] or "", query, title=row[2]),
                 )
             )
             if len(hits) >= limit:
@@ -215,16 +216,23 @@ def _fold(text: str) -> str:
     return converted if len(converted) == len(folded) else folded
 
 
-def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
-    """A window of `text` around the first match, matches wrapped in <mark> (HTML-escaped)."""
+def _matches(text: str, query: str) -> list[tuple[int, int]]:
     folded = _fold(text)
-    terms = [_fold(t) for t in _TERM.findall(unicodedata.normalize("NFKC", query))]
     spans: list[tuple[int, int]] = []
-    for term in terms:
+    for term in (_fold(t) for t in _TERM.findall(unicodedata.normalize("NFKC", query))):
         start = folded.find(term)
         while start != -1 and term:
             spans.append((start, start + len(term)))
             start = folded.find(term, start + len(term))
+    return spans
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS, title: str | None = None) -> str:
+    """A window of `text` around the first match, matches wrapped in <mark> (HTML-escaped);
+    the title, highlighted, when only the title matched."""
+    spans = _matches(text, query)
+    if not spans and title and _matches(title, query):
+        text, spans = title, _matches(title, query)
     if not spans:
         window_start = 0
     else:

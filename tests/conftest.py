@@ -78,3 +78,24 @@ def fast_settings(**overrides: object) -> CrawlSettings:
         limits=overrides.pop("limits", None) or CrawlLimits(max_pages=200, max_depth=5),  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo sites crawled and processed once per session (read-only: copy it
+    before changing it)."""
+    from crawling import crawl
+
+    from crawler.sources import Source
+    from flows.demo import DemoSites
+
+    root = tmp_path_factory.mktemp("demo") / "archive"
+    layout = ArchiveLayout(root).ensure()
+    with DemoSites(preferred_port=None) as sites:
+        sources = [
+            Source(name=str(s["name"]), seeds=tuple(s["seeds"]), sitemaps=tuple(s["sitemaps"]))  # type: ignore[arg-type]
+            for s in sites.sources()
+        ]
+        settings = fast_settings(limits=CrawlLimits(max_pages=500, max_depth=4))
+        crawl(layout, sources, settings).catalog.close()
+    return root

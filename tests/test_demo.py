@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from conftest import fast_settings
-from crawling import crawl, warcio_check
+from crawling import warcio_check
 
 from archive.catalog import Catalog
 from archive.documents import DocumentStore
 from archive.layout import ArchiveLayout
-from crawler.settings import CrawlLimits
-from crawler.sources import Source
-from flows.demo import DemoSites
 
 ORIGINAL = "/news/2026/0310-linjiang-yungu-financing.html"
 REPOSTS = (
@@ -27,22 +22,6 @@ NOT_REPOSTS = (
     "/news/2026/0312-yungu-phase2-cost-analysis.html",
     "/news/20260312/linjiang-datacenter-water-grid.html",
 )
-
-
-@pytest.fixture(scope="module")
-def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo") / "archive"
-    layout = ArchiveLayout(root).ensure()
-    with DemoSites(preferred_port=None) as sites:
-        sources = [
-            Source(name=s["name"], seeds=tuple(s["seeds"]), sitemaps=tuple(s["sitemaps"]))  # type: ignore[arg-type]
-            for s in sites.sources()
-        ]
-        result = crawl(
-            layout, sources, fast_settings(limits=CrawlLimits(max_pages=500, max_depth=4))
-        )
-        result.catalog.close()
-    return root
 
 
 def documents(root: Path) -> dict[str, object]:
