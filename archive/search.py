@@ -204,14 +204,29 @@ class SearchIndex:
         return max(0, int(n) - 1)
 
 
-def _fold_char(c: str) -> str:
-    base = "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch))
-    return (base.lower() or c.lower())[:1] or c
+class _FoldTable(dict[int, str]):
+    """str.translate table folding case and diacritics, one character to one character."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        base = "".join(
+            ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch)
+        )
+        folded = (base.lower() or c.lower())[:1] or c
+        if folded == "ı":
+            folded = "i"
+        self[code] = folded
+        return folded
+
+
+@cache
+def _fold_table() -> _FoldTable:
+    return _FoldTable()
 
 
 def _fold(text: str) -> str:
     """Length-preserving fold (case, diacritics, dotless i, traditional to simplified)."""
-    folded = "".join(_fold_char(c) for c in text).replace("ı", "i")
+    folded = text.lower() if text.isascii() else text.translate(_fold_table())
     converted = fold_chinese(folded)
     return converted if len(converted) == len(folded) else folded
 
