@@ -60,6 +60,9 @@ def prepare_run(
 ) -> RunPlan:
     """Recover from a crash if needed, then resume the unfinished run or start one."""
     cut = warc_store(layout, catalog, settings).recover()
+    cut += WarcStore(
+        layout, catalog, "text", "warcflow-text", settings.warc.max_file_bytes, {}
+    ).recover()
     unfinished = catalog.unfinished_run()
     if unfinished is not None and not new_run:
         requeued = catalog.requeue_in_flight(unfinished.id)

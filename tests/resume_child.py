@@ -1,0 +1,101 @@
+"""Crawl loopback sites into an archive in a child process, so a test can SIGKILL it.
+
+    python tests/resume_child.py ARCHIVE [--die MODE N] BASE_URL [BASE_URL ...]
+
+Each base URL is one source seeded at `<base>/p/0`; the crawl resumes an unfinished run
+(new_run False) and runs to completion unless it is killed. Used by test_resume.py,
+which imports `resume_settings` and `resume_sources` from here so both sides agree.
+
+`--die` makes the process SIGKILL itself at an exact point instead of a random one:
+  mid-TYPE N     while writing the Nth WARC record of TYPE (warcinfo, response,
+                 request, or "record" for any): half of its gzip member is on disk
+  after-sync N   after the Nth capture is fsynced, before the catalog records it
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import fast_settings
+from crawling import crawl
+
+from archive.layout import ArchiveLayout
+from archive.warc import WarcFileWriter
+from archive.warcstore import WarcStore
+from crawler.settings import CrawlLimits, CrawlSettings, WarcSettings
+from crawler.sources import Source
+
+WARC_FILE_BYTES = 12_000  # about ten pages: files rotate several times during a crawl
+BATCH_PAGES = 100  # one batch per run (processing each batch costs a worker start)
+
+
+def resume_settings() -> CrawlSettings:
+    return fast_settings(
+        limits=CrawlLimits(max_pages=1000, max_depth=100),
+        warc=WarcSettings(prefix="resume", max_file_bytes=WARC_FILE_BYTES),
+        batch_pages=BATCH_PAGES,
+    )
+
+
+def resume_sources(bases: list[str]) -> list[Source]:
+    return [Source(name=f"site{i}", seeds=(f"{base}/p/0",)) for i, base in enumerate(bases)]
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_mid_record(rec_type: str, n: int) -> None:
+    write = WarcFileWriter._write
+    count = 0
+
+    def torn_write(self: WarcFileWriter, record):  # type: ignore[no-untyped-def]
+        nonlocal count
+        start, length = write(self, record)
+        count += rec_type in ("record", record.rec_type)
+        if count == n:
+            self.stream.flush()
+            os.ftruncate(self.stream.fileno(), start + length // 2)
+            os.fsync(self.stream.fileno())
+            die()
+        return start, length
+
+    WarcFileWriter._write = torn_write  # type: ignore[method-assign]
+
+
+def die_after_sync(n: int) -> None:
+    committed = WarcStore.committed
+    count = 0
+
+    def then_die(self: WarcStore, records: int) -> tuple[str, int]:
+        nonlocal count
+        result = committed(self, records)
+        count += 1
+        if count == n:
+            die()
+        return result
+
+    WarcStore.committed = then_die  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> int:
+    archive, *bases = argv
+    if bases[0] == "--die":
+        _, mode, n, *bases = bases
+        if mode == "after-sync":
+            die_after_sync(int(n))
+        else:
+            die_mid_record(mode.removeprefix("mid-"), int(n))
+    layout = ArchiveLayout(Path(archive)).ensure()
+    result = crawl(layout, resume_sources(bases), resume_settings(), new_run=False)
+    result.catalog.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
