@@ -8,7 +8,14 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean browser
+
+# The browser test (tests/test_web.py) drives Debian's chromium through chromedriver.
+BROWSER_PACKAGES := chromium chromium-driver
+CHROMIUM_BIN ?= /usr/bin/chromium
+CHROMEDRIVER_BIN ?= /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +34,13 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/warcflow demo
 
-test: $(VENV)/.installed-test
+browser:
+	@if [ ! -x $(CHROMIUM_BIN) ] || [ ! -x $(CHROMEDRIVER_BIN) ]; then \
+	  echo "installing $(BROWSER_PACKAGES) for the browser test"; \
+	  $(APT_INSTALL) >/dev/null || { $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) >/dev/null; }; \
+	fi
+
+test: browser $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -124,3 +124,23 @@ def load_rules(directory: Path = RULES_DIR) -> RuleSet:
     if duplicates:
         raise RuleError(f"duplicate rule ids: {sorted(duplicates)}")
     return RuleSet(tuple(rules), digest.hexdigest()[:12])
+
+
+# Rule ids the cleaner uses without a pack (site profiles, headline, tidy-up) and why.
+BUILTIN_REASONS = {
+    "profile.line": "repeated on many different articles of this site (site profile)",
+    "profile.prefix": "paragraph lead-in repeated across this site's articles (site profile)",
+    "profile.suffix": "appended to paragraphs across this site's articles (site profile)",
+    "title.repeat": "the headline repeated as the first paragraph",
+    "tidy.empty": "nothing left but punctuation after cleaning",
+}
+
+
+@cache
+def _pack_reasons() -> dict[str, str]:
+    return {r.id: r.reason for r in load_rules().rules}
+
+
+def rule_reason(rule: str) -> str:
+    """Why a span with this rule id was removed: the pack's reason, or a built-in one."""
+    return _pack_reasons().get(rule) or BUILTIN_REASONS.get(rule, "")

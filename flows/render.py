@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from extractors.model import Document
-from extractors.rules import load_rules
+from extractors.rules import rule_reason
 
 
 def render_document(
@@ -46,10 +46,9 @@ def render_document(
         console.print(seg)
     console.print(Panel(Text(doc.text or "(no text)"), title="clean text"))
     if doc.removed:
-        reasons = {r.id: r.reason for r in load_rules().rules}
         removed = Table("rule", "removed text", "why", title=f"removed ({len(doc.removed)} spans)")
         for r in doc.removed:
-            why = reasons.get(r.rule) or _builtin_reason(r.rule)
+            why = rule_reason(r.rule)
             removed.add_row(r.rule, Text(_clip(r.text)), why)
         console.print(removed)
     if copies:
@@ -67,16 +66,6 @@ def render_document(
         for fetched, warc_file, offset, rtype in captures:
             caps.add_row(fetched, warc_file, str(offset), rtype)
         console.print(caps)
-
-
-def _builtin_reason(rule: str) -> str:
-    return {
-        "profile.line": "repeated on many different articles of this site (site profile)",
-        "profile.prefix": "paragraph lead-in repeated across this site's articles (site profile)",
-        "profile.suffix": "appended to paragraphs across this site's articles (site profile)",
-        "title.repeat": "the headline repeated as the first paragraph",
-        "tidy.empty": "nothing left but punctuation after cleaning",
-    }.get(rule, "")
 
 
 def _clip(text: str, limit: int = 120) -> str:
