@@ -35,6 +35,8 @@ from extractors.decode import DecodedTooLarge, UndecodableContent, decode_html, 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 XML_TYPES = ("application/xml", "text/xml", "application/x-gzip", "application/gzip")
 ROBOTS_MAX_REDIRECTS = 5
+GROUP_COMMIT_SIZE = 64  # outcomes per fsync + catalog transaction
+GROUP_COMMIT_SECONDS = 0.2
 
 
 @dataclass
@@ -91,6 +93,8 @@ class Crawler:
         self._started_by_source = {s.name: catalog.pages_started(run_id, s.name) for s in sources}
         self.claimed = 0
         self._budget = 0
+        self._pending: list[tuple[FrontierEntry | None, Result | None, Capture | None]] = []
+        self._last_flush = time.monotonic()
 
     # -- budget --------------------------------------------------------------------
     def _may_claim(self) -> bool:
@@ -124,6 +128,11 @@ class Crawler:
                     ):
                         active[host] = asyncio.create_task(self._host_worker(host))
                 if not active:
+                    self._flush()  # unflushed results may hold the next URLs
+                    if self._may_claim() and self.catalog.ready_hosts(
+                        self.run_id, self.clock(), set(), 1
+                    ):
+                        continue
                     if not self._may_claim():
                         break
                     nxt = self.catalog.next_ready_at(self.run_id)
@@ -138,6 +147,7 @@ class Crawler:
                     if task in done:
                         del active[host]
                         task.result()  # a bug in a worker must surface, not vanish
+            self._flush()
         return self.stats
 
     async def _host_worker(self, host: str) -> None:
@@ -436,7 +446,6 @@ class Crawler:
         else:
             placed, digest = writer.write_response(response)
             record_type, refers_id = "response", None
-        name, size = self.store.committed(records=2)
         self.stats.archived_bytes += len(ex.body)
         capture = Capture(
             run_id=self.run_id,
@@ -459,33 +468,52 @@ class Crawler:
             refers_to=refers_id,
         )
         if source == "robots":
-            with self.catalog.transaction():
-                self.catalog.add_capture(capture)
-                self.catalog.commit_warc_size(name, size, records=2)
+            self._pending.append((None, None, capture))
+            self._flush()
             return None
-        self._pending_size = (name, size)
         return capture
 
     def _finish(
         self, entry: FrontierEntry, result: Result, capture: Capture | None = None
     ) -> Result:
-        """One transaction: the capture row, the URL's new state, the URLs it led to."""
-        with self.catalog.transaction():
-            if capture is not None:
-                self.catalog.add_capture(capture)
-                name, size = self._pending_size
-                self.catalog.commit_warc_size(name, size, records=2)
-            if result.state == "queued":
-                self.catalog.retry_url(entry.id, result.retry_at or 0.0, result.reason or "")
-            else:
-                self.catalog.finish_url(entry.id, result.state, result.outcome, result.reason)
-            if result.new_urls:
-                self.catalog.add_urls(self.run_id, result.new_urls)
-        if capture is not None:
-            self.store.rotate_if_full()
-        if result.state != "queued":
-            self.stats.count(result.outcome)
+        """Queue the outcome for the next group commit (see `_flush`)."""
+        self._pending.append((entry, result, capture))
+        if (
+            len(self._pending) >= GROUP_COMMIT_SIZE
+            or time.monotonic() - self._last_flush >= GROUP_COMMIT_SECONDS
+        ):
+            self._flush()
         return result
+
+    def _flush(self) -> None:
+        """Group commit: one fsync of the WARC file, then one catalog transaction with the
+        captures, the URLs' new states and the URLs they led to. A record is durable before
+        the catalog says it exists; what a crash loses here is fetched again."""
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        records = sum(2 for _, _, capture in pending if capture is not None)
+        name, size = self.store.committed(records=records) if records else ("", 0)
+        with self.catalog.transaction():
+            for entry, result, capture in pending:
+                if capture is not None:
+                    self.catalog.add_capture(capture)
+                if entry is None or result is None:
+                    continue
+                if result.state == "queued":
+                    self.catalog.retry_url(entry.id, result.retry_at or 0.0, result.reason or "")
+                else:
+                    self.catalog.finish_url(entry.id, result.state, result.outcome, result.reason)
+                if result.new_urls:
+                    self.catalog.add_urls(self.run_id, result.new_urls)
+            if records:
+                self.catalog.commit_warc_size(name, size, records=records)
+        if records:
+            self.store.rotate_if_full()
+        for _, result, _ in pending:
+            if result is not None and result.state != "queued":
+                self.stats.count(result.outcome)
 
 
 def _sha1(body: bytes) -> str:

@@ -142,11 +142,14 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+
+
 def _looks_like_mojibake(text: str) -> bool:
     if not text:
         return False
     sample = text[:20000]
-    bad = sample.count("\ufffd") + sum(1 for c in sample if "\x80" <= c <= "\x9f")
+    bad = sample.count("\ufffd") + len(_C1_CONTROLS.findall(sample))
     return bad > max(2, len(sample) // 500)
 
 

@@ -42,6 +42,9 @@ def resume_settings() -> CrawlSettings:
     )
 
 
+from crawler import engine  # noqa: E402
+
+
 def resume_sources(bases: list[str]) -> list[Source]:
     return [Source(name=f"site{i}", seeds=(f"{base}/p/0",)) for i, base in enumerate(bases)]
 
@@ -85,6 +88,9 @@ def die_after_sync(n: int) -> None:
 
 def main(argv: list[str]) -> int:
     archive, *bases = argv
+    # Small commit groups: many fsync/commit boundaries and rotations in a small crawl,
+    # so the exact kill points land in the middle of the crawl.
+    engine.GROUP_COMMIT_SIZE = 2
     if bases[0] == "--die":
         _, mode, n, *bases = bases
         if mode == "after-sync":
