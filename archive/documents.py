@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -184,6 +185,36 @@ class DocumentStore:
             sql += " AND site = ?"
             args.append(site)
         return [_stored(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    def iter_matching(
+        self,
+        outcome: str | None = "ok",
+        lang: str | None = None,
+        site: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Iterator[StoredDocument]:
+        """Documents in id order, streamed, with the filters of `search`: `site` is a host
+        (any port) or host:port; `since`/`until` are YYYY-MM-DD, compared with published,
+        else fetched_at."""
+        sql, args = f"SELECT * FROM {self.t.documents} WHERE 1 = 1", []
+        if outcome:
+            sql += " AND outcome = ?"
+            args.append(outcome)
+        if lang:
+            sql += " AND lang = ?"
+            args.append(lang)
+        if site:
+            sql += " AND (site = ? OR site LIKE ?)"
+            args += [site, f"{site}:%"]
+        if since:
+            sql += " AND COALESCE(published, fetched_at) >= ?"
+            args.append(since)
+        if until:
+            sql += " AND COALESCE(published, fetched_at) <= ?"
+            args.append(until + "T99")
+        for row in self.conn.execute(sql + " ORDER BY id", args):
+            yield _stored(row)
 
     def documents_needing_text_record(self, limit: int) -> list[StoredDocument]:
         rows = self.conn.execute(

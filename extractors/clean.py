@@ -8,6 +8,7 @@ ever deletes, and running it on its own output changes nothing.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from itertools import compress
 from extractors.model import Removal
 from extractors.rules import Rule, RuleSet
 
+PAGE_REPEAT_MIN = 3  # paragraphs of one page ending with the same piece: a watermark
+PAGE_REPEAT_SHARE = 0.25
+REPEAT_MIN_CHARS = 40  # a paragraph this long seen twice on one page is a duplicate
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _SPACES = re.compile(r"[ \t\u3000]{2,}")
 
@@ -195,12 +199,41 @@ class Cleaner:
             self.apply_title(paragraphs, title, removed)
             if site is not None:
                 self.apply_site(paragraphs, site, removed)
+            self.apply_page_repeats(paragraphs, removed)
             self.tidy(paragraphs, removed)
             if _kept_count(paragraphs) == before:
                 break
         kept = [p.text for p in paragraphs if p.alive]
         removed.sort(key=lambda r: r.start)
         return CleanResult("\n".join(kept), kept, removed, meta)
+
+    def apply_page_repeats(self, paragraphs: list[Paragraph], removed: list[Removal]) -> None:
+        """What one page repeats: a watermark appended to many of its paragraphs (learned
+        from this page alone, as a site profile learns across pages), and a paragraph that
+        appears a second time (a page that carries its article twice)."""
+        from extractors.profiles import candidates
+
+        alive = [p for p in paragraphs if p.alive]
+        counts: dict[str, int] = {}
+        for para in alive:
+            for kind, piece in candidates([para.text]):
+                if kind == "suffix":
+                    counts[piece] = counts.get(piece, 0) + 1
+        need = max(PAGE_REPEAT_MIN, math.ceil(PAGE_REPEAT_SHARE * len(alive)))
+        for suffix in sorted(
+            (p for p, n in counts.items() if n >= need), key=lambda p: (-len(p), p)
+        ):
+            for para in alive:
+                if para.alive:
+                    _cut_edge(para, suffix, "page.suffix", removed, at_end=True, family="page")
+        seen: set[str] = set()
+        for para in alive:
+            text = para.text
+            if len(text) < REPEAT_MIN_CHARS or not para.alive:
+                continue
+            if text in seen:
+                _drop(para, "page.repeat", "page", removed)
+            seen.add(text)
 
 
 def rule_paragraphs(cleaner: Cleaner, text: str, title: str | None) -> list[str]:
@@ -278,7 +311,14 @@ def _cut_matches(
     return bool(doomed)
 
 
-def _cut_edge(para: Paragraph, piece: str, rule: str, removed: list[Removal], at_end: bool):  # type: ignore[no-untyped-def]
+def _cut_edge(  # type: ignore[no-untyped-def]
+    para: Paragraph,
+    piece: str,
+    rule: str,
+    removed: list[Removal],
+    at_end: bool,
+    family: str = "profile",
+):
     positions = _kept_positions(para)
     visible = "".join(para.source[i] for i in positions)
     stripped = visible.rstrip() if at_end else visible.lstrip()
@@ -286,10 +326,10 @@ def _cut_edge(para: Paragraph, piece: str, rule: str, removed: list[Removal], at
         return
     if at_end and stripped.endswith(piece):
         end = len(stripped)
-        _record(para, positions[end - len(piece) : end], rule, "profile", removed)
+        _record(para, positions[end - len(piece) : end], rule, family, removed)
     elif not at_end and stripped.startswith(piece):
         begin = len(visible) - len(stripped)
-        _record(para, positions[begin : begin + len(piece)], rule, "profile", removed)
+        _record(para, positions[begin : begin + len(piece)], rule, family, removed)
 
 
 def _collapse_spaces(para: Paragraph) -> None:

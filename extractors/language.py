@@ -23,7 +23,7 @@ LANGDETECT_CHARS = 2000  # langdetect reads at most this much of a block
 
 _SCRIPTS: dict[str, str] = {
     "han": r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
-    "kana": r"\u3040-\u30ff\u31f0-\u31ff",
+    "kana": r"\u3040-\u30fa\u30fd-\u30ff\u31f0-\u31ff",  # not ・ or ー, used in Chinese too
     "hangul": r"\uac00-\ud7af\u1100-\u11ff\u3130-\u318f",
     "thai": r"\u0e00-\u0e7f",
     "devanagari": r"\u0900-\u097f",
@@ -117,46 +117,92 @@ class LanguageDetector:
 
     # -- a whole document ----------------------------------------------------------
     def analyse(self, paragraphs: list[str]) -> LanguageResult:
-        labels: list[str] = []
-        sizes: list[int] = []
+        """Label runs of paragraphs: consecutive paragraphs in one script form a block, a
+        block is labelled as a whole (long Latin blocks in chunks), and neighbouring blocks
+        with one label merge into a segment."""
+        scripts = [self._script_class(p) for p in paragraphs]
+        _fill_short(scripts)
+        offsets, offset = [], 0
         for para in paragraphs:
-            counts = script_counts(para)
-            sizes.append(sum(counts.values()))
-            weight = sum(counts.values()) + 2 * sum(counts[k] for k in _IDEOGRAPHIC)
-            labels.append(self.detect(para) if weight >= SHORT_PARAGRAPH else "")
-        _fill_short(labels, paragraphs, self)
+            offsets.append((offset, offset + len(para)))
+            offset += len(para) + 1  # the newline joining paragraphs
         segments: list[Segment] = []
-        offset = 0
         totals: dict[str, int] = {}
-        for para, label, size in zip(paragraphs, labels, sizes, strict=True):
-            start, end = offset, offset + len(para)
-            offset = end + 1  # the newline joining paragraphs
-            if label == UNDETERMINED or size == 0:
-                continue
-            totals[label] = totals.get(label, 0) + size
-            if segments and segments[-1].lang == label:
-                last = segments[-1]
-                segments[-1] = Segment(last.start, end, label, last.chars + size)
-            else:
-                segments.append(Segment(start, end, label, size))
-        letters = sum(totals.values())
-        if letters < MIN_LETTERS or not totals:
+        for first, last in _runs(scripts):
+            for chunk_first, chunk_last in self._chunks(paragraphs, first, last):
+                text = "\n".join(paragraphs[chunk_first : chunk_last + 1])
+                label = self._label_block(scripts[first], text)
+                if label == UNDETERMINED:
+                    continue
+                letters = sum(script_counts(text).values())
+                totals[label] = totals.get(label, 0) + weighted_length(text)
+                start, end = offsets[chunk_first][0], offsets[chunk_last][1]
+                if segments and segments[-1].lang == label:
+                    prev = segments[-1]
+                    segments[-1] = Segment(prev.start, end, label, prev.chars + letters)
+                else:
+                    segments.append(Segment(start, end, label, letters))
+        total = sum(totals.values())
+        if total < MIN_LETTERS or not totals:
             return LanguageResult(UNDETERMINED, 0.0, segments)
         lang = max(sorted(totals), key=lambda k: totals[k])
-        return LanguageResult(lang, round(totals[lang] / letters, 4), segments)
+        return LanguageResult(lang, round(totals[lang] / total, 4), segments)
+
+    def _script_class(self, text: str) -> str:
+        counts = script_counts(text)
+        letters = sum(counts.values())
+        if letters == 0:
+            return ""
+        if counts["kana"] >= max(2, letters * 0.05):
+            return "ja"
+        if counts["han"] >= letters * 0.3 and counts["han"] >= counts["latin"] * 0.5:
+            return "zh"
+        if weighted_length(text) < SHORT_PARAGRAPH:
+            return ""
+        return max(counts, key=lambda k: counts[k])
+
+    def _label_block(self, script: str, text: str) -> str:
+        if script == "zh":
+            return self.chinese_variant(text)
+        if script == "ja":
+            return "ja"
+        if script in _SINGLE_LANGUAGE_SCRIPTS:
+            return _SINGLE_LANGUAGE_SCRIPTS[script]
+        if not script:
+            return self.detect(text)
+        return self.langdetect(text)
+
+    @staticmethod
+    def _chunks(paragraphs: list[str], first: int, last: int) -> list[tuple[int, int]]:
+        """Paragraph ranges of about LANGDETECT_CHARS characters each."""
+        chunks, start, size = [], first, 0
+        for i in range(first, last + 1):
+            size += len(paragraphs[i])
+            if size >= LANGDETECT_CHARS and i < last:
+                chunks.append((start, i))
+                start, size = i + 1, 0
+        chunks.append((start, last))
+        return chunks
 
 
-def _fill_short(labels: list[str], paragraphs: list[str], detector: LanguageDetector) -> None:
-    """Short paragraphs take the previous paragraph's language (else the next one's)."""
-    for i, label in enumerate(labels):
-        if label:
+def _runs(scripts: list[str]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i, script in enumerate(scripts):
+        if runs and scripts[runs[-1][0]] == script:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _fill_short(scripts: list[str]) -> None:
+    """Short paragraphs join their neighbours' block (the previous one, else the next)."""
+    for i, script in enumerate(scripts):
+        if script:
             continue
-        prev = next((labels[j] for j in range(i - 1, -1, -1) if labels[j]), "")
-        nxt = next((labels[j] for j in range(i + 1, len(labels)) if labels[j]), "")
-        labels[i] = prev or nxt
-    if not any(labels) and paragraphs:
-        whole = detector.detect("\n".join(paragraphs))
-        labels[:] = [whole] * len(labels)
+        prev = next((scripts[j] for j in range(i - 1, -1, -1) if scripts[j]), "")
+        nxt = next((scripts[j] for j in range(i + 1, len(scripts)) if scripts[j]), "")
+        scripts[i] = prev or nxt
 
 
 def _normalise_label(label: str) -> str:

@@ -54,9 +54,13 @@ def _options(url: str, recall: bool = False) -> Extractor:
     )
 
 
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+
+
 def parse_html(html: str) -> etree._Element | None:
+    # Comments left in the tree make trafilatura drop the text that follows them.
     try:
-        return lxml.html.document_fromstring(html[:MAX_HTML_CHARS])
+        return lxml.html.document_fromstring(html[:MAX_HTML_CHARS], parser=_PARSER)
     except (etree.ParserError, ValueError):
         return None
 

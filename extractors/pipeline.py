@@ -87,15 +87,20 @@ class Pipeline:
         if main is None or not main.text.strip():
             return _outcome(doc, "empty", "no main text found")
         self._fill(doc, main)
-        if self.suspect(self.finish(replace(doc, meta=dict(doc.meta)))):
+        kept = self._clean_length(doc)
+        if kept < SUSPECT_MAX_CHARS and kept < SUSPECT_KEPT_SHARE * len(doc.extracted):
             other = extract_recall(html, doc.url)
             if other is not None and other.text.strip():
                 candidate = replace(doc, meta=dict(doc.meta))
                 self._fill(candidate, other)
-                if len(self.finish(replace(candidate)).text) > len(self.finish(replace(doc)).text):
+                if self._clean_length(candidate) > kept:
                     candidate.meta["fallback"] = "recall"
                     return candidate
         return doc
+
+    def _clean_length(self, doc: Document) -> int:
+        """Characters left after the rule packs: a cheap look for the sanity check."""
+        return len(self.cleaner.clean(doc.extracted, doc.title).text)
 
     def _fill(self, doc: Document, main: MainText) -> None:
         doc.extracted = normalise_unicode(main.text)
@@ -130,14 +135,6 @@ class Pipeline:
         if not doc.text:
             doc.outcome, doc.reason = "empty", "everything extracted was boilerplate"
         return doc
-
-    def suspect(self, doc: Document) -> bool:
-        """Clearly not the article: almost everything extracted was chrome."""
-        if doc.outcome != "ok" or not doc.extracted:
-            return False
-        return len(doc.text) < SUSPECT_MAX_CHARS and len(doc.text) < SUSPECT_KEPT_SHARE * len(
-            doc.extracted
-        )
 
 
 def _site(url: str) -> str:

@@ -133,6 +133,8 @@ BUILTIN_REASONS = {
     "profile.suffix": "appended to paragraphs across this site's articles (site profile)",
     "title.repeat": "the headline repeated as the first paragraph",
     "tidy.empty": "nothing left but punctuation after cleaning",
+    "page.suffix": "appended to many paragraphs of this page (a watermark)",
+    "page.repeat": "the same paragraph a second time on this page",
 }
 
 

@@ -35,7 +35,7 @@ ArchiveOpt = Annotated[
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/bold red] {message}")
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}")
     return typer.Exit(code)
 
 
@@ -381,36 +381,120 @@ def _snippet_markup(snippet: str) -> str:
 
 
 @app.command()
+def ui(
+    archive: ArchiveOpt = Path("archive"),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8765,
+) -> None:
+    """A search web page for the archive on http://127.0.0.1:PORT/ (this machine only)."""
+    import uvicorn
+
+    from flows.web import create_app
+
+    open_archive(archive).close()
+    Console().print(f"serving {archive}/ on [bold]http://127.0.0.1:{port}/[/bold]; Ctrl-C stops")
+    uvicorn.run(create_app(archive), host="127.0.0.1", port=port, log_level="warning")
+
+
+@app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", help="Output format: jsonl.")] = "jsonl",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="jsonl, parquet (one record per document), or wacz (the raw WARC files "
+            "packaged for ReplayWeb.page and pywb).",
+        ),
+    ] = "jsonl",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+        Path | None,
+        typer.Option("-o", "--output", help="File (jsonl: default stdout; parquet, wacz: needed)."),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")
     ] = None,
     site: Annotated[
-        str | None, typer.Option(help="Only documents of this site (host[:port]).")
+        str | None, typer.Option(help="Only this site (host or host:port); also for wacz.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published (or fetched) on/after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published (or fetched) on/before YYYY-MM-DD.")
     ] = None,
     all_outcomes: Annotated[
         bool, typer.Option("--all", help="Include pages that gave no text (not HTML, empty).")
     ] = False,
     archive: ArchiveOpt = Path("archive"),
 ) -> None:
-    """Write one record per document (the fields of the design's export contract)."""
+    """Write one record per document (the fields of the design's export contract) as JSON
+    lines or Parquet; or package the raw captures as a WACZ file to replay the crawl."""
     import sys
+    from datetime import date
+
+    formats = ("jsonl", "parquet", "wacz")
+    if format not in formats:
+        raise fail(f"--format {format!r}: supported formats are: {', '.join(formats)}")
+    if output is None and format != "jsonl":
+        raise fail(f"--format {format} writes a file: give -o FILE")
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        raise fail(f"-o {output}: give a file in an existing folder")
+    dates: dict[str, str] = {}
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            try:
+                dates[name] = date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise fail(f"{name} {value!r}: give a date as YYYY-MM-DD") from None
+    catalog = open_archive(archive)
+    console = Console(stderr=True)
+
+    if format == "wacz":
+        from archive.layout import ArchiveLayout
+        from archive.wacz import WaczError, write_wacz
+
+        given = {"--lang": lang, "--since": since, "--until": until, "--all": all_outcomes}
+        if unused := [name for name, value in given.items() if value]:
+            raise fail(
+                f"{', '.join(unused)}: --format wacz packages the raw captures, of the "
+                "filters only --site applies to it"
+            )
+        assert output is not None
+        try:
+            summary = write_wacz(
+                ArchiveLayout(archive),
+                catalog,
+                output,
+                site=site,
+                software=f"warcflow {software_version()}",
+            )
+        except WaczError as exc:
+            raise fail(str(exc)) from None
+        console.print(
+            f"wrote {output}: {len(summary.warc_files)} WARC files, {summary.records} index "
+            f"entries, {summary.pages} pages (open it in ReplayWeb.page)"
+        )
+        return
 
     from archive.documents import DocumentStore
-    from archive.export import export_record, write_jsonl
+    from archive.export import export_record, write_jsonl, write_parquet
 
-    if format != "jsonl":
-        raise fail(f"--format {format!r}: supported formats are: jsonl")
-    catalog = open_archive(archive)
-    docs = DocumentStore(catalog).iter_documents(outcome=None if all_outcomes else "ok", site=site)
+    docs = DocumentStore(catalog).iter_matching(
+        outcome=None if all_outcomes else "ok",
+        lang=lang,
+        site=site,
+        since=dates.get("--since"),
+        until=dates.get("--until"),
+    )
     records = (export_record(d) for d in docs)
     if output is None:
         write_jsonl(records, sys.stdout)
         return
-    with output.open("w", encoding="utf-8") as fh:
-        count = write_jsonl(records, fh)
-    Console(stderr=True).print(f"wrote {count} documents to {output}")
+    if format == "parquet":
+        count = write_parquet(records, output)
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            count = write_jsonl(records, fh)
+    console.print(f"wrote {count} documents to {output}")
 
 
 @app.command()

@@ -372,11 +372,13 @@ def test_discuz_anticopy_keeps_the_words_between_the_codes(
     assert len(replies) == 4  # two reply headers, two reply texts
 
 
-def test_watermark_needs_the_site_profile() -> None:
-    """No rule pack knows a site's watermark: without learned site rules it stays."""
+def test_watermark_is_learned_from_the_page_or_the_site() -> None:
+    """No rule pack knows a site's watermark: the page's own repeats reveal it (page.suffix),
+    and the site profile takes it when it knows it (profile.suffix)."""
     html = (PAGES / "zh_cn_watermark.html").read_text(encoding="utf-8")
     plain = extract(html, "https://www.ljszw.example.cn/case/103.html")
-    assert plain.text.count(WATERMARK) == 4
+    assert WATERMARK not in plain.text
+    assert [r.text for r in plain.removed if r.rule == "page.suffix"] == [WATERMARK] * 4
     cleaned = extract(
         html, "https://www.ljszw.example.cn/case/103.html", SiteRules(suffixes=(WATERMARK,))
     )
