@@ -19,7 +19,8 @@ from extractors.rules import Rule, RuleSet
 
 PAGE_REPEAT_MIN = 3  # paragraphs of one page ending with the same piece: a watermark
 PAGE_REPEAT_SHARE = 0.25
-REPEAT_MIN_CHARS = 40  # a paragraph this long seen twice on one page is a duplicate
+REPEAT_MIN_CHARS = 40  # a block of paragraphs repeated on one page is a duplicate when it
+REPEAT_MIN_BLOCK = 3  # starts with a paragraph this long and runs this many paragraphs
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _SPACES = re.compile(r"[ \t\u3000]{2,}")
 
@@ -226,14 +227,25 @@ class Cleaner:
             for para in alive:
                 if para.alive:
                     _cut_edge(para, suffix, "page.suffix", removed, at_end=True, family="page")
-        seen: set[str] = set()
-        for para in alive:
-            text = para.text
-            if len(text) < REPEAT_MIN_CHARS or not para.alive:
-                continue
-            if text in seen:
-                _drop(para, "page.repeat", "page", removed)
-            seen.add(text)
+        # A repeated block (the article printed twice) goes; a single repeated line (a
+        # recipe step, an interview question) may be the article and stays.
+        alive = [p for p in alive if p.alive]
+        texts = [p.text for p in alive]
+        first_seen: dict[str, int] = {}
+        i = 0
+        while i < len(texts):
+            j = first_seen.get(texts[i])
+            if j is not None and len(texts[i]) >= REPEAT_MIN_CHARS:
+                run = 0
+                while i + run < len(texts) and j + run < i and texts[i + run] == texts[j + run]:
+                    run += 1
+                if run >= REPEAT_MIN_BLOCK:
+                    for para in alive[i : i + run]:
+                        _drop(para, "page.repeat", "page", removed)
+                    i += run
+                    continue
+            first_seen.setdefault(texts[i], i)
+            i += 1
 
 
 def rule_paragraphs(cleaner: Cleaner, text: str, title: str | None) -> list[str]:

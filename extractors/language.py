@@ -19,7 +19,7 @@ UNDETERMINED = "und"
 MIN_LETTERS = 12  # below this a document is `und`
 SHORT_PARAGRAPH = 25  # weighted letters; shorter paragraphs take their neighbours' language
 _IDEOGRAPHIC = ("han", "kana", "hangul")  # one character carries about a word: weight 3
-LANGDETECT_CHARS = 2000  # langdetect reads at most this much of a block
+LANGDETECT_CHARS = 1000  # langdetect reads at most this much of a block (chunks this size)
 
 _SCRIPTS: dict[str, str] = {
     "han": r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from functools import cache
 from importlib.metadata import version
 
-from extractors.clean import Cleaner, SiteRules, normalise_unicode, rule_paragraphs
+from extractors.clean import Cleaner, CleanResult, SiteRules, normalise_unicode, rule_paragraphs
 from extractors.decode import DecodedTooLarge, UndecodableContent, decode_html, decompress
 from extractors.language import LanguageDetector
 from extractors.main_text import MainText, extract_main, extract_recall
@@ -47,6 +47,7 @@ class Pipeline:
         max_decoded_bytes: int = MAX_DECODED_BYTES,
     ) -> None:
         self.max_decoded_bytes = max_decoded_bytes
+        self._last_clean: tuple[tuple[str, str | None, SiteRules | None], CleanResult] | None = None
         self.rules = rules or load_rules()
         self.cleaner = Cleaner(self.rules)
         self.language = LanguageDetector(seed=0)
@@ -99,8 +100,16 @@ class Pipeline:
         return doc
 
     def _clean_length(self, doc: Document) -> int:
-        """Characters left after the rule packs: a cheap look for the sanity check."""
-        return len(self.cleaner.clean(doc.extracted, doc.title).text)
+        """Characters left after the rule packs, for the sanity check (kept for `finish`)."""
+        return len(self._clean(doc.extracted, doc.title, None).text)
+
+    def _clean(self, text: str, title: str | None, site: SiteRules | None) -> CleanResult:
+        """The cleaner, remembering its last result: the sanity check and `finish` of the
+        same page then clean it once."""
+        key = (text, title, site)
+        if self._last_clean is None or self._last_clean[0] != key:
+            self._last_clean = (key, self.cleaner.clean(text, title, site))
+        return self._last_clean[1]
 
     def _fill(self, doc: Document, main: MainText) -> None:
         doc.extracted = normalise_unicode(main.text)
@@ -119,7 +128,7 @@ class Pipeline:
     def finish(self, doc: Document, site: SiteRules | None = None) -> Document:
         if doc.outcome != "ok" or not doc.extracted:
             return doc
-        cleaned = self.cleaner.clean(doc.extracted, doc.title, site)
+        cleaned = self._clean(doc.extracted, doc.title, site if site and not site.empty else None)
         doc = replace(doc, meta={**doc.meta, **cleaned.meta}, removed=[], segments=[])
         doc.text = cleaned.text
         doc.removed = cleaned.removed

@@ -43,10 +43,10 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCRIPT_PAYLOAD = "<script>window.__xss=1;alert(1)</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.__xss=1;alert(1)>"
 REAL_SCRIPT = "<script>window.__xss = 1; alert(1)</script>"
-# The cleaner's markdown.bold rule takes `__` out of the article text (not the title), so
-# the payloads read `window.xss=1` there; the browser test checks both flags.
-SCRIPT_TEXT = SCRIPT_PAYLOAD.replace("__", "")
-IMG_TEXT = IMG_PAYLOAD.replace("__", "")
+# The payloads stay in the article text verbatim (as text); the browser test checks that
+# neither `window.__xss` nor `window.xss` was ever set.
+SCRIPT_TEXT = SCRIPT_PAYLOAD
+IMG_TEXT = IMG_PAYLOAD
 WORD = "quayside"  # only in the XSS article
 XSS_PATH = "/harbour/quayside-market.html"
 SHARE_LINE = "Share this article with your neighbours"
