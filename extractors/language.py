@@ -19,7 +19,8 @@ UNDETERMINED = "und"
 MIN_LETTERS = 12  # below this a document is `und`
 SHORT_PARAGRAPH = 25  # weighted letters; shorter paragraphs take their neighbours' language
 _IDEOGRAPHIC = ("han", "kana", "hangul")  # one character carries about a word: weight 3
-LANGDETECT_CHARS = 1000  # langdetect reads at most this much of a block (chunks this size)
+LANGDETECT_CHARS = 800  # langdetect reads at most this much of a chunk
+CHUNK_CHARS = 3000  # a long run of one script is labelled in chunks this size
 
 _SCRIPTS: dict[str, str] = {
     "han": r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
@@ -174,11 +175,11 @@ class LanguageDetector:
 
     @staticmethod
     def _chunks(paragraphs: list[str], first: int, last: int) -> list[tuple[int, int]]:
-        """Paragraph ranges of about LANGDETECT_CHARS characters each."""
+        """Paragraph ranges of about CHUNK_CHARS characters each."""
         chunks, start, size = [], first, 0
         for i in range(first, last + 1):
             size += len(paragraphs[i])
-            if size >= LANGDETECT_CHARS and i < last:
+            if size >= CHUNK_CHARS and i < last:
                 chunks.append((start, i))
                 start, size = i + 1, 0
         chunks.append((start, last))
