@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Prefect reads its settings when first imported (test modules import the flows at
+# collection), so they are set here: offline, quiet, and a temporary PREFECT_HOME.
+os.environ.update(
+    {
+        "PREFECT_HOME": tempfile.mkdtemp(prefix="warcflow-prefect-home-"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    }
+)
 
 from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
@@ -30,27 +45,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().endswith("_PROXY") or name.startswith("WARCFLOW_"):
             monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    saved = {k: os.environ.get(k) for k in _PREFECT_ENV}
-    os.environ.update(_PREFECT_ENV | {"PREFECT_HOME": str(home)})
-    yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-_PREFECT_ENV = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-}
 
 
 @pytest.fixture
