@@ -18,7 +18,7 @@ from extractors.model import Removal
 from extractors.rules import Rule, RuleSet
 
 PAGE_REPEAT_MIN = 3  # paragraphs of one page ending with the same piece: a watermark
-PAGE_REPEAT_SHARE = 0.25
+PAGE_REPEAT_SHARE = 0.1
 REPEAT_MIN_CHARS = 40  # a block of paragraphs repeated on one page is a duplicate when it
 REPEAT_MIN_BLOCK = 3  # starts with a paragraph this long and runs this many paragraphs
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
