@@ -69,20 +69,29 @@ def band_keys(signature: np.ndarray, config: ClusterConfig) -> list[bytes]:
     ]
 
 
-def similarity(a: Member, b: Member) -> tuple[float, float, float]:
-    """(estimated Jaccard, containment of the smaller, coverage of the larger)."""
+def similarity(
+    a: Member, b: Member, config: ClusterConfig | None = None
+) -> tuple[float, float, float]:
+    """(estimated Jaccard, containment of the smaller, coverage of the larger).
+
+    A pair is a candidate because a band of its signatures matched, so those values
+    overstate its similarity; the estimate uses the values no band was made of."""
     if a.content_key == b.content_key:
         return 1.0, 1.0, 1.0
     if not a.shingles or not b.shingles:
         return 0.0, 0.0, 0.0
-    j = float(np.count_nonzero(a.signature == b.signature)) / len(a.signature)
+    start = (config or ClusterConfig()).bands * (config or ClusterConfig()).rows
+    sa, sb = a.signature[start:], b.signature[start:]
+    if len(sa) < 32:  # not enough unbanded values: fall back to the whole signature
+        sa, sb = a.signature, b.signature
+    j = float(np.count_nonzero(sa == sb)) / len(sa)
     inter = j * (a.shingles + b.shingles) / (1.0 + j)
     small, large = sorted((a.shingles, b.shingles))
     return j, min(1.0, inter / small), min(1.0, inter / large)
 
 
 def same_article(a: Member, b: Member, config: ClusterConfig) -> bool:
-    _, containment, coverage = similarity(a, b)
+    _, containment, coverage = similarity(a, b, config)
     return containment >= config.min_containment and coverage >= config.min_coverage
 
 

@@ -33,7 +33,7 @@ class MinHashConfig:
     """Shingle size and permutations; the string form goes into extractor_version."""
 
     shingle: int = 5
-    num_perm: int = 128
+    num_perm: int = 256  # 126 values make the LSH bands, the other 130 estimate similarity
     seed: int = 1
 
     def __str__(self) -> str:
