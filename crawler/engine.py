@@ -141,7 +141,7 @@ class Crawler:
                     await asyncio.sleep(min(5.0, max(0.05, nxt - self.clock())))
                     continue
                 done, _ = await asyncio.wait(
-                    active.values(), timeout=0.25, return_when=asyncio.FIRST_COMPLETED
+                    active.values(), timeout=0.05, return_when=asyncio.FIRST_COMPLETED
                 )
                 for host, task in list(active.items()):
                     if task in done:
@@ -158,6 +158,9 @@ class Crawler:
             if wait > 0:
                 await asyncio.sleep(wait)
             entry = self.catalog.claim_next(self.run_id, host, self.clock())
+            if entry is None and self._pending:
+                self._flush()  # this host's next URLs may be waiting in the commit group
+                entry = self.catalog.claim_next(self.run_id, host, self.clock())
             if entry is None:
                 return
             if self._source_full(entry.source):
