@@ -176,6 +176,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_profile_copies",
+        """
+        ALTER TABLE profile_articles ADD COLUMN copy TEXT;
+        ALTER TABLE profile_articles ADD COLUMN candidates TEXT;
+        """,
+    ),
 ]
 
 

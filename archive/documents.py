@@ -266,17 +266,37 @@ class DocumentStore:
         return totals
 
     # -- site profiles ------------------------------------------------------------------
-    def observe_article(self, site: str, article: str, cands: set[Candidate]) -> bool:
-        cur = self.conn.execute(
-            f"INSERT OR IGNORE INTO {self.t.profile_articles} (site, article) VALUES (?, ?)",
+    def observe_article(self, site: str, article: str, copy: str, cands: set[Candidate]) -> bool:
+        """Count an article's candidates once, from one copy of it: the copy with the
+        smallest key, whatever order copies arrive in (so counts depend on the set of
+        pages only). Returns whether the counts changed."""
+        row = self.conn.execute(
+            f"SELECT copy, candidates FROM {self.t.profile_articles} WHERE site = ? AND article = ?",
             (site, article),
+        ).fetchone()
+        if row is not None and (row[0] is None or row[0] <= copy):
+            return False  # counted already (rows from before copies were recorded stay)
+        if row is not None:
+            old = [tuple(c) for c in json.loads(row[1] or "[]")]
+            self.conn.executemany(
+                f"UPDATE {self.t.profile_counts} SET articles = articles - 1"
+                " WHERE site = ? AND kind = ? AND text = ?",
+                [(site, kind, text) for kind, text in old],
+            )
+            self.conn.execute(
+                f"DELETE FROM {self.t.profile_counts} WHERE site = ? AND articles <= 0", (site,)
+            )
+        ordered = sorted(cands)
+        self.conn.execute(
+            f"INSERT INTO {self.t.profile_articles} (site, article, copy, candidates)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (site, article) DO UPDATE SET copy = excluded.copy,"
+            " candidates = excluded.candidates",
+            (site, article, copy, json.dumps(ordered, ensure_ascii=False)),
         )
-        if cur.rowcount == 0:
-            return False
         self.conn.executemany(
             f"INSERT INTO {self.t.profile_counts} (site, kind, text, articles) VALUES (?, ?, ?, 1)"
             " ON CONFLICT (site, kind, text) DO UPDATE SET articles = articles + 1",
-            [(site, kind, text) for kind, text in sorted(cands)],
+            [(site, kind, text) for kind, text in ordered],
         )
         return True
 

@@ -51,6 +51,11 @@ def article_key(paragraphs: list[str]) -> str:
     return hashlib.sha1(re.sub(r"\s+", "", longest).encode("utf-8")).hexdigest()[:16]
 
 
+def copy_key(paragraphs: list[str]) -> str:
+    """The identity of one copy of an article (its whole text)."""
+    return hashlib.sha1("\n".join(paragraphs).encode("utf-8")).hexdigest()[:16]
+
+
 def candidates(paragraphs: list[str], config: ProfileConfig = DEFAULT_PROFILE) -> set[Candidate]:
     found: set[Candidate] = set()
     for para in paragraphs:
@@ -77,16 +82,27 @@ class SiteProfile:
     """Counts for one site: in how many distinct articles each candidate appeared."""
 
     site: str
-    articles: set[str] = field(default_factory=set)
+    articles: dict[str, tuple[str, frozenset[Candidate]]] = field(default_factory=dict)
     counts: dict[Candidate, int] = field(default_factory=dict)
 
     def observe(self, paragraphs: list[str], config: ProfileConfig = DEFAULT_PROFILE) -> bool:
-        """Count one article; returns False if this article was already counted."""
+        """Count one article from one copy of it (the copy with the smallest key, in any
+        order of arrival); returns False if the counts did not change."""
         key = article_key(paragraphs)
-        if not key or key in self.articles:
+        if not key:
             return False
-        self.articles.add(key)
-        for cand in candidates(paragraphs, config):
+        copy = copy_key(paragraphs)
+        known = self.articles.get(key)
+        if known is not None and known[0] <= copy:
+            return False
+        if known is not None:
+            for cand in known[1]:
+                self.counts[cand] -= 1
+                if not self.counts[cand]:
+                    del self.counts[cand]
+        cands = frozenset(candidates(paragraphs, config))
+        self.articles[key] = (copy, cands)
+        for cand in cands:
             self.counts[cand] = self.counts.get(cand, 0) + 1
         return True
 

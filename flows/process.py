@@ -26,7 +26,7 @@ from crawler.settings import settings_from_dict
 from extractors.clean import SiteRules
 from extractors.model import Capture, Document
 from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
-from extractors.profiles import article_key, candidates
+from extractors.profiles import article_key, candidates, copy_key
 from extractors.worker import BoundedExtractor
 from flows.version import software_version
 
@@ -110,6 +110,7 @@ def extract_and_store(
                 docs.observe_article(
                     doc.site,
                     article_key(paragraphs),
+                    copy_key(paragraphs),
                     candidates(paragraphs, pipeline.profile_config),
                 )
         rules: dict[str, SiteRules] = {}

@@ -128,7 +128,7 @@ def reingest_batch_fn(archive: str, reingest_id: int, limit: int = REINGEST_BATC
 
 def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None:
     """Site profiles of the sites in scope, learned again from every document of the site."""
-    from extractors.profiles import article_key, candidates
+    from extractors.profiles import article_key, candidates, copy_key
 
     docs = DocumentStore(catalog, SHADOW)
     where, args = scope.where()
@@ -156,7 +156,10 @@ def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None
             for stored in docs.iter_documents(outcome="ok", site=site):
                 paragraphs = pipeline.profile_paragraphs(stored.document)
                 docs.observe_article(
-                    site, article_key(paragraphs), candidates(paragraphs, pipeline.profile_config)
+                    site,
+                    article_key(paragraphs),
+                    copy_key(paragraphs),
+                    candidates(paragraphs, pipeline.profile_config),
                 )
             catalog.conn.execute(
                 f"UPDATE {SHADOW.documents} SET profile_digest = NULL WHERE site = ?", (site,)
