@@ -213,6 +213,7 @@ class ClusterIndex:
     def link_translations(self, new_ids: list[int]) -> dict[int, int]:
         """For new documents: the canonical of the cluster they translate, if any."""
         assignments = self.assignments()
+        sizes = Counter(cluster for cluster, _ in assignments.values())
         links: dict[int, int] = {}
         for doc_id in sorted(new_ids):
             member = self.members[doc_id]
@@ -234,9 +235,9 @@ class ClusterIndex:
                     best = (score, other_id)
             if best is not None:
                 mine, theirs = assignments[doc_id][0], assignments[best[1]][0]
-                # the later capture is the translation of the earlier one
+                # The original is the more reposted article; else the earlier capture.
                 first, second = sorted(
-                    (mine, theirs), key=lambda c: (self.members[c].fetched_at, c)
+                    (mine, theirs), key=lambda c: (-sizes[c], self.members[c].fetched_at, c)
                 )
                 links[second] = first
         return links

@@ -189,10 +189,47 @@ def demo(
         )
         report = run_crawl(archive, sites.sources(), settings_to_dict(settings), new_run=False)
     report.render(console)
+    show_demo_highlights(console, archive)
+
+
+def show_demo_highlights(console: Console, archive: Path) -> None:
+    """What the demo archive now holds: the biggest repost cluster, and where to go next."""
+    import sys
+
+    from rich.markup import escape
+
+    catalog = open_archive(archive)
+    try:
+        row = catalog.conn.execute(
+            "SELECT cluster_id, COUNT(*) AS n FROM documents WHERE outcome = 'ok'"
+            " AND cluster_id IS NOT NULL GROUP BY cluster_id ORDER BY n DESC, cluster_id LIMIT 1"
+        ).fetchone()
+        if row is not None and row[1] > 1:
+            console.print(f"\n[bold]Reposts folded into one cluster[/bold] ({row[1]} copies):")
+            for doc_id, url, lang, dup in catalog.conn.execute(
+                "SELECT id, url, lang, duplicate_of FROM documents WHERE cluster_id = ?"
+                " ORDER BY fetched_at, id",
+                (row[0],),
+            ):
+                mark = "canonical" if dup is None else f"copy of #{dup}"
+                console.print(f"  #{doc_id:<4} {lang:6} {mark:12} {escape(url)}")
+            for doc_id, url, lang in catalog.conn.execute(
+                "SELECT id, url, lang FROM documents WHERE (translation_of = ? AND cluster_id != ?)"
+                " OR id = (SELECT MAX(translation_of) FROM documents WHERE cluster_id = ?)"
+                " ORDER BY id",
+                (row[0], row[0], row[0]),
+            ):
+                console.print(f"  #{doc_id:<4} {lang:6} {'translation':12} {escape(url)}")
+    finally:
+        catalog.close()
+    bin_dir = Path(sys.executable).parent
     console.print(
-        f"\nArchive in [bold]{archive}/[/bold]. Check the WARC files with "
-        f"[bold]warcio check {archive}/warc/*.warc.gz[/bold]; "
-        f"set [bold]WARCFLOW_ARCHIVE={archive}[/bold] to use it with other commands."
+        f"\nArchive in [bold]{archive}/[/bold]. Try:\n"
+        f"  export WARCFLOW_ARCHIVE={archive}\n"
+        f"  {bin_dir}/warcflow search 融資\n"
+        f"  {bin_dir}/warcflow show {row[0] if row else 1}\n"
+        f"  {bin_dir}/warcflow ui\n"
+        f"  {bin_dir}/warcio check {archive}/warc/*.warc.gz"
     )
 
 
@@ -358,10 +395,12 @@ def search(
         console.print(f"no results for {query!r}")
         return
     for rank, hit in enumerate(hits, 1):
-        copies = f", {hit.copies} copies" if hit.copies else ""
+        facts = [f"#{hit.id}", hit.lang, escape(hit.site), hit.published or ""]
+        if hit.copies:
+            facts.append(f"{hit.copies} {'copy' if hit.copies == 1 else 'copies'}")
         console.print(
-            f"[bold]{rank}. {escape(hit.title or hit.url)}[/bold]  [dim]#{hit.id} {hit.lang}"
-            f" {escape(hit.site)} {hit.published or ''}{copies}[/dim]"
+            f"[bold]{rank}. {escape(hit.title or hit.url)}[/bold]  "
+            f"[dim]{' · '.join(f for f in facts if f)}[/dim]"
         )
         console.print(f"   {escape(hit.url)}")
         console.print("   " + _snippet_markup(hit.snippet))

@@ -89,5 +89,5 @@ class CrawlProgress:
             self._task,
             completed=min(finished, total),
             total=max(total, 1),
-            detail=f"{archived} records, {counts.get('failed', 0)} failed",
+            detail=f"{archived} archived, {counts.get('failed', 0)} not fetched or failed",
         )
