@@ -194,25 +194,14 @@ class DocumentStore:
         since: str | None = None,
         until: str | None = None,
     ) -> Iterator[StoredDocument]:
-        """Documents in id order, streamed, with the filters of `search`: `site` is a host
-        (any port) or host:port; `since`/`until` are YYYY-MM-DD, compared with published,
-        else fetched_at."""
-        sql, args = f"SELECT * FROM {self.t.documents} WHERE 1 = 1", []
+        """Documents in id order, streamed, with the filters of `search`."""
+        from archive.search import SearchFilters
+
+        where, args = SearchFilters(lang, site, since, until).where()
+        sql = f"SELECT * FROM {self.t.documents} WHERE 1 = 1{where}"
         if outcome:
             sql += " AND outcome = ?"
             args.append(outcome)
-        if lang:
-            sql += " AND lang = ?"
-            args.append(lang)
-        if site:
-            sql += " AND (site = ? OR site LIKE ?)"
-            args += [site, f"{site}:%"]
-        if since:
-            sql += " AND COALESCE(published, fetched_at) >= ?"
-            args.append(since)
-        if until:
-            sql += " AND COALESCE(published, fetched_at) <= ?"
-            args.append(until + "T99")
         for row in self.conn.execute(sql + " ORDER BY id", args):
             yield _stored(row)
 

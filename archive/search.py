@@ -91,6 +91,24 @@ class SearchFilters:
     since: str | None = None  # ISO date, compared with published (else fetched_at)
     until: str | None = None
 
+    def where(self, prefix: str = "") -> tuple[str, list[object]]:
+        """SQL conditions (each starting with AND) and their arguments; `site` is a host
+        (any port) or host:port."""
+        sql, args = "", []  # type: ignore[var-annotated]
+        if self.lang:
+            sql += f" AND {prefix}lang = ?"
+            args.append(self.lang)
+        if self.site:
+            sql += f" AND ({prefix}site = ? OR {prefix}site LIKE ?)"
+            args += [self.site, f"{self.site}:%"]
+        if self.since:
+            sql += f" AND COALESCE({prefix}published, {prefix}fetched_at) >= ?"
+            args.append(self.since)
+        if self.until:
+            sql += f" AND COALESCE({prefix}published, {prefix}fetched_at) <= ?"
+            args.append(self.until + "T99")
+        return sql, args
+
 
 class SearchIndex:
     """The FTS5 table `search_index` (rowid = document id) and its verbs."""
@@ -145,19 +163,9 @@ class SearchIndex:
             f" JOIN {self.documents} d ON d.id = {self.table}.rowid"
             f" WHERE {self.table} MATCH ? AND d.outcome = 'ok'"
         )
-        args: list[object] = [expression]
-        if filters.lang:
-            sql += " AND d.lang = ?"
-            args.append(filters.lang)
-        if filters.site:
-            sql += " AND (d.site = ? OR d.site LIKE ?)"
-            args += [filters.site, f"{filters.site}:%"]
-        if filters.since:
-            sql += " AND COALESCE(d.published, d.fetched_at) >= ?"
-            args.append(filters.since)
-        if filters.until:
-            sql += " AND COALESCE(d.published, d.fetched_at) <= ?"
-            args.append(filters.until + "T99")
+        where, where_args = filters.where("d.")
+        sql += where
+        args: list[object] = [expression, *where_args]
         sql += " ORDER BY rank, d.id LIMIT ?"
         args.append(max(limit * 10, 50))
         hits: list[SearchHit] = []

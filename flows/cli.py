@@ -34,6 +34,13 @@ ArchiveOpt = Annotated[
 ]
 
 
+# The filters of `search`, shared by `export`.
+LangOpt = Annotated[str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")]
+SiteOpt = Annotated[str | None, typer.Option(help="Only this site (host or host:port).")]
+SinceOpt = Annotated[str | None, typer.Option(help="Published (or fetched) on/after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Published (or fetched) on/before YYYY-MM-DD.")]
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}")
     return typer.Exit(code)
@@ -363,16 +370,10 @@ def show(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words; Chinese/Japanese need no spaces (融资).")],
-    lang: Annotated[
-        str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")
-    ] = None,
-    site: Annotated[str | None, typer.Option(help="Only this site (host or host:port).")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Published (or fetched) on/after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Published (or fetched) on/before YYYY-MM-DD.")
-    ] = None,
+    lang: LangOpt = None,
+    site: SiteOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 10,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     archive: ArchiveOpt = Path("archive"),
@@ -448,18 +449,10 @@ def export(
         Path | None,
         typer.Option("-o", "--output", help="File (jsonl: default stdout; parquet, wacz: needed)."),
     ] = None,
-    lang: Annotated[
-        str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")
-    ] = None,
-    site: Annotated[
-        str | None, typer.Option(help="Only this site (host or host:port); also for wacz.")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Published (or fetched) on/after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Published (or fetched) on/before YYYY-MM-DD.")
-    ] = None,
+    lang: LangOpt = None,
+    site: SiteOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     all_outcomes: Annotated[
         bool, typer.Option("--all", help="Include pages that gave no text (not HTML, empty).")
     ] = False,
