@@ -13,12 +13,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.catalog import Capture, Catalog, FrontierEntry, NewURL, StoredCapture
-from archive.warc import HttpResponse, RevisitOf, read_raw_payload_at
+from archive.warc import HttpResponse, RevisitOf, read_raw_payload_at, sha1_digest
 from archive.warcstore import WarcStore
 from crawler import outcomes as oc
 from crawler.errors import CrawlError, UnsafeURL
@@ -435,7 +435,9 @@ class Crawler:
         writer = self.store.writer()
         response = to_http_response(ex)
         identical = (
-            refers is not None and ex.status != 304 and refers.payload_digest == _sha1(ex.body)
+            refers is not None
+            and ex.status != 304
+            and refers.payload_digest == sha1_digest(ex.body)
         )
         if refers is not None and (ex.status == 304 or identical):
             profile = "server-not-modified" if ex.status == 304 else "identical-payload-digest"
@@ -519,12 +521,6 @@ class Crawler:
                 self.stats.count(result.outcome)
 
 
-def _sha1(body: bytes) -> str:
-    from archive.warc import sha1_digest
-
-    return sha1_digest(body)
-
-
 def to_http_response(ex: Exchange) -> HttpResponse:
     protocol = ex.http_version if ex.http_version.startswith("HTTP/") else "HTTP/1.1"
     return HttpResponse(
@@ -539,8 +535,3 @@ def to_http_response(ex: Exchange) -> HttpResponse:
         body=ex.body,
         truncated=ex.truncated,
     )
-
-
-def strip_fragment(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
