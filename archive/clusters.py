@@ -31,7 +31,8 @@ class ClusterConfig:
     bands: int = 42
     rows: int = 3
     min_containment: float = 0.5  # of the smaller document, found in the larger
-    min_coverage: float = 0.25  # of the larger document, covered by the smaller
+    min_coverage: float = 0.15  # of the larger document, covered by the smaller (low: a
+    # Chinese half covers few of the character shingles of its bilingual page)
     translation_min_shared: int = 6  # distinct anchors both documents contain
     translation_min_overlap: float = 0.5  # shared anchors / anchors of the smaller side
     translation_min_order: float = 0.5  # difflib ratio of the two anchor sequences

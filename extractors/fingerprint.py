@@ -24,6 +24,9 @@ import numpy as np
 
 _KEEP = re.compile(r"[^\w]|_", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_NO_SPACES = r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_RUN = re.compile(f"([{_NO_SPACES}]+)|([^\\W_{_NO_SPACES}]+(?:[\\W_]+[^\\W_{_NO_SPACES}]+)*)")
+_WORD_TOKEN = re.compile(f"[^\\W_{_NO_SPACES}]+")
 _NUMBER = re.compile(r"\d[\d.,\u2009\u202f']*\d|\d")
 _LATIN_NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]{2,}(?:[ -][A-Z][A-Za-z]+)*(?![A-Za-z])")
 
@@ -32,12 +35,17 @@ _LATIN_NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]{2,}(?:[ -][A-Z][A-Za-z]+)*
 class MinHashConfig:
     """Shingle size and permutations; the string form goes into extractor_version."""
 
-    shingle: int = 5
-    num_perm: int = 256  # 126 values make the LSH bands, the other 130 estimate similarity
+    shingle: int = 5  # characters, for the similarity estimate (and the bands of CJK/Thai)
+    word_shingle: int = 3  # words, for the LSH bands of space-separated scripts
+    band_perm: int = 126  # values made from band shingles (the LSH bands use them)
+    num_perm: int = 256  # in all: the other 130 come from character shingles
     seed: int = 1
 
     def __str__(self) -> str:
-        return f"minhash(char{self.shingle},perm{self.num_perm},seed{self.seed})"
+        return (
+            f"minhash(bands:word{self.word_shingle}/char{self.shingle}x{self.band_perm},"
+            f"estimate:char{self.shingle}x{self.num_perm - self.band_perm},seed{self.seed})"
+        )
 
 
 @dataclass(frozen=True)
@@ -67,16 +75,38 @@ class Fingerprinter:
         return opencc.OpenCC("t2s")
 
     @cached_property
-    def _template(self):  # type: ignore[no-untyped-def]
+    def _templates(self):  # type: ignore[no-untyped-def]
         from datasketch import MinHash
 
-        return MinHash(num_perm=self.config.num_perm, seed=self.config.seed, hashfunc=zlib.crc32)
+        c = self.config
+        return (
+            MinHash(num_perm=c.band_perm, seed=c.seed, hashfunc=zlib.crc32),
+            MinHash(num_perm=c.num_perm - c.band_perm, seed=c.seed + 1, hashfunc=zlib.crc32),
+        )
 
-    def normalise(self, text: str) -> str:
+    def fold(self, text: str) -> str:
         folded = unicodedata.normalize("NFKC", text).casefold()
         if _HAN.search(folded):
             folded = self._t2s.convert(folded)
-        return _KEEP.sub("", folded)
+        return folded
+
+    def normalise(self, text: str) -> str:
+        return _KEEP.sub("", self.fold(text))
+
+    def band_shingles(self, folded: str) -> set[str]:
+        """Character n-grams inside runs of scripts written without spaces, word n-grams
+        elsewhere: unrelated articles in one language rarely share word n-grams, so the LSH
+        bands stay quiet as the archive grows."""
+        n, w = self.config.shingle, self.config.word_shingle
+        out: set[str] = set()
+        for m in _RUN.finditer(folded):
+            if m.group(1):
+                run = m.group(1)
+                out.update(run[i : i + n] for i in range(max(1, len(run) - n + 1)))
+            else:
+                words = _WORD_TOKEN.findall(m.group(2))
+                out.update(" ".join(words[i : i + w]) for i in range(max(1, len(words) - w + 1)))
+        return out
 
     def shingle_set(self, normalised: str) -> set[str]:
         n = self.config.shingle
@@ -87,20 +117,26 @@ class Fingerprinter:
     def fingerprint(self, text: str) -> Fingerprint:
         from datasketch import MinHash
 
-        norm = self.normalise(text)
+        folded = self.fold(text)
+        norm = _KEEP.sub("", folded)
         shingles = self.shingle_set(norm)
-        mh = MinHash(
-            num_perm=self.config.num_perm,
-            seed=self.config.seed,
-            permutations=self._template.permutations,
-            scheme=self._template.scheme,
-            hashfunc=zlib.crc32,  # deterministic across processes, and cheap per shingle
-        )
-        if shingles:
-            mh.update_batch([s.encode("utf-8") for s in shingles])
+        parts = []
+        for template, items in zip(
+            self._templates, (self.band_shingles(folded), shingles), strict=True
+        ):
+            mh = MinHash(
+                num_perm=len(template.hashvalues),
+                seed=template.seed,
+                permutations=template.permutations,
+                scheme=template.scheme,
+                hashfunc=zlib.crc32,  # deterministic across processes, and cheap per shingle
+            )
+            if items:
+                mh.update_batch([s.encode("utf-8") for s in items])
+            parts.append(mh.hashvalues.astype(np.uint64))
         return Fingerprint(
             content_key=hashlib.sha256(norm.encode("utf-8")).hexdigest(),
-            signature=mh.hashvalues.astype(np.uint64),
+            signature=np.concatenate(parts),
             shingles=len(shingles),
             anchors=anchors(text),
             length=len(norm),
