@@ -17,8 +17,8 @@ warcflow is driven through the flow's plain functions as tests/crawling.py does 
 (prepare_run, crawl batches with crawl_batch_fn, finish_run), without Prefect's flow,
 task runner or server. Only the crawl stage is timed, as wget only fetches: the text
 processing crawl_run also runs is left out (--with-processing times it once, apart).
-Importing flows.crawl imports the prefect package; that is counted in the process
-figures and shown separately.
+Importing flows.crawl_steps (no Prefect) is counted in the process figures and shown
+separately.
 
 Scenarios
   1. efficiency: one host, N pages of ~30 KB HTML (gzip), ~20 internal links each,
@@ -605,7 +605,7 @@ def crawl_in_child(job_path: Path) -> None:
     from archive.layout import ArchiveLayout
     from crawler.settings import CrawlLimits, CrawlSettings, FetchLimits, Politeness
     from crawler.sources import Source
-    from flows.crawl import crawl_batch_fn, crawl_run, finish_run, prepare_run, run_sources
+    from flows.crawl_steps import crawl_batch_fn, crawl_run, finish_run, prepare_run, run_sources
 
     import_s = time.perf_counter() - t0
     settings = CrawlSettings(
@@ -1102,7 +1102,7 @@ def print_notes(s: dict[str, Any]) -> None:
         "  warcflow: the flow's plain functions in a subprocess (prepare_run, crawl_batch_fn until"
         " a batch claims\n  less than its budget, finish_run; no Prefect flow, task runner or"
         " server, no text processing).\n  Its process figures include interpreter start and"
-        f" `import flows.crawl`, which imports prefect ({inside['import_s']:.2f} s).\n  Crawl alone:"
+        f" `import flows.crawl_steps` ({inside['import_s']:.2f} s).\n  Crawl alone:"
         f" {inside['crawl_wall_s']:.2f} s wall, {inside['crawl_pages_per_s']:.1f} pages/s,"
         f" {inside['crawl_cpu_ms_per_page']:.2f} CPU ms/page."
     )
@@ -1186,7 +1186,7 @@ def print_memory(s: dict[str, Any]) -> None:
     print(
         f"  peak RSS above the 20-link crawl: {over['one_page']} MB with the {n:,} URLs on one"
         f" page, {over['hubs']} MB with them spread over {hubs} pages.\n  The warcflow process"
-        " floor includes Python, the prefect import (via flows.crawl) and lxml. wget stops"
+        " floor includes Python, the crawler's imports and lxml. wget stops"
         " by --quota\n  after the big page, its queue holding the page's links. Peak RSS is"
         " VmHWM; wait4's ru_maxrss would include\n  this script's own RSS at spawn time."
     )

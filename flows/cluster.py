@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.clusters import ClusterConfig
@@ -48,6 +45,3 @@ def cluster_and_index(catalog: Catalog, tables: Tables) -> dict[str, int]:
         "changed": changes.changed,
         "translations": changes.translations,
     }
-
-
-cluster_documents = task(name="cluster-documents", cache_policy=NO_CACHE)(cluster_fn)

@@ -1,17 +1,12 @@
 """The crawl flow: prepare or resume a run, crawl it in batches (one task each), report.
 
-Task arguments and results are plain data (archive path, run id, counts); each task
-opens its own catalog connection and WARC store.
+The steps are plain functions in flows/crawl_steps.py; here they become Prefect tasks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -19,134 +14,22 @@ from prefect.cache_policies import NO_CACHE
 
 from archive.catalog import Catalog
 from archive.layout import ArchiveLayout, ArchiveLock
-from archive.warcstore import WarcStore
-from crawler.engine import Crawler, seed_urls
-from crawler.settings import CrawlSettings, settings_from_dict, settings_to_dict
+from crawler.settings import settings_from_dict
 from crawler.sources import Source, load_sources
-from flows.cluster import cluster_documents, cluster_fn
-from flows.process import PROCESS_BATCH, finalise, finalise_fn, process_batch, process_batch_fn
-from flows.report import CrawlReport, build_report
-from flows.version import software_version
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    run_id: int
-    resumed: bool
-    cut: list[tuple[str, int]]
-    requeued: int
-
-
-def warc_store(layout: ArchiveLayout, catalog: Catalog, settings: CrawlSettings) -> WarcStore:
-    info: dict[str, object] = {
-        "software": f"warcflow/{software_version()}",
-        "format": "WARC File Format 1.1",
-        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-        "robots": "obey" if settings.politeness.obey_robots else "ignore",
-        "http-header-user-agent": settings.user_agent,
-        **{f"warcflow-{k}": v for k, v in settings.describe().items() if k != "user-agent"},
-    }
-    return WarcStore(
-        layout, catalog, "warc", settings.warc.prefix, settings.warc.max_file_bytes, info
-    )
-
-
-def prepare_run(
-    layout: ArchiveLayout,
-    catalog: Catalog,
-    sources: list[Source],
-    settings: CrawlSettings,
-    new_run: bool = False,
-) -> RunPlan:
-    """Recover from a crash if needed, then resume the unfinished run or start one."""
-    cut = warc_store(layout, catalog, settings).recover()
-    cut += WarcStore(
-        layout, catalog, "text", "warcflow-text", settings.warc.max_file_bytes, {}
-    ).recover()
-    unfinished = catalog.unfinished_run()
-    if unfinished is not None and not new_run:
-        requeued = catalog.requeue_in_flight(unfinished.id)
-        return RunPlan(unfinished.id, True, cut, requeued)
-    if unfinished is not None:
-        catalog.finish_run(unfinished.id, {"abandoned": True}, status="abandoned")
-    run_id = catalog.start_run(settings_to_dict(settings), [s.describe() for s in sources])
-    with catalog.transaction():
-        catalog.add_urls(run_id, seed_urls(sources))
-    return RunPlan(run_id, False, cut, 0)
-
-
-def run_sources(catalog: Catalog, run_id: int) -> tuple[list[Source], CrawlSettings]:
-    run = catalog.get_run(run_id)
-    if run is None:
-        raise ValueError(f"no run {run_id} in the catalog")
-    sources = [
-        Source(**{k: tuple(v) if isinstance(v, list) else v for k, v in s.items()})
-        for s in run.sources
-    ]
-    return sources, settings_from_dict(run.settings)
-
-
-def crawl_batch_fn(archive: str, run_id: int, budget: int) -> dict[str, object]:
-    """Fetch up to `budget` URLs of the run; returns counts (plain data)."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
-    try:
-        sources, settings = run_sources(catalog, run_id)
-        store = warc_store(layout, catalog, settings)
-        crawler = Crawler(catalog, store, settings, sources, run_id)
-        try:
-            stats = asyncio.run(crawler.run(budget))
-        finally:
-            store.detach()
-        return {
-            "fetched": stats.fetched,
-            "claimed": crawler.claimed,
-            "bytes": stats.archived_bytes,
-            "outcomes": stats.by_outcome,
-        }
-    finally:
-        catalog.close()
-
+from flows.cluster import cluster_fn
+from flows.crawl_steps import (
+    crawl_batch_fn,
+    crawl_run,
+    finish_run,
+    prepare_run,
+    run_sources,
+)
+from flows.process import finalise_fn, process_batch_fn
 
 crawl_batch = task(name="crawl-batch", cache_policy=NO_CACHE)(crawl_batch_fn)
-
-
-def crawl_run(
-    archive: str,
-    run_id: int,
-    batch_pages: int,
-    run_batch: Callable[..., dict[str, Any]] = crawl_batch_fn,
-    run_process: Callable[..., dict[str, Any]] = process_batch_fn,
-    run_finalise: Callable[..., dict[str, Any]] = finalise_fn,
-    run_cluster: Callable[..., dict[str, Any]] = cluster_fn,
-) -> int:
-    """Crawl batches, each followed by processing what it archived, until the run's budget
-    or frontier is exhausted; then finalise documents. Returns HTTP exchanges."""
-    fetched = 0
-    while True:
-        result = run_batch(archive, run_id, batch_pages)
-        fetched += int(result["fetched"])
-        while int(run_process(archive, PROCESS_BATCH, run_id)["captures"]) == PROCESS_BATCH:
-            pass
-        if int(result["claimed"]) < batch_pages:
-            break
-    run_finalise(archive)
-    run_cluster(archive)
-    return fetched
-
-
-def finish_run(
-    layout: ArchiveLayout,
-    catalog: Catalog,
-    plan: RunPlan,
-    settings: CrawlSettings,
-    seconds: float,
-    fetched: int,
-) -> CrawlReport:
-    warc_store(layout, catalog, settings).close()
-    report = build_report(catalog, plan.run_id, seconds, fetched, plan.resumed, plan.cut)
-    catalog.finish_run(plan.run_id, report.to_dict())
-    return report
+process_batch = task(name="process-batch", cache_policy=NO_CACHE)(process_batch_fn)
+finalise = task(name="finalise-documents", cache_policy=NO_CACHE)(finalise_fn)
+cluster_documents = task(name="cluster-documents", cache_policy=NO_CACHE)(cluster_fn)
 
 
 @flow(name="crawl", log_prints=True)

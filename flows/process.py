@@ -13,9 +13,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.documents import DocumentStore, PendingCapture, rules_digest
@@ -210,7 +207,3 @@ def conversion_headers(doc: Document) -> dict[str, str]:
     if doc.lang in ISO_639_3:
         headers["WARC-Identified-Content-Language"] = ISO_639_3[doc.lang]
     return headers
-
-
-process_batch = task(name="process-batch", cache_policy=NO_CACHE)(process_batch_fn)
-finalise = task(name="finalise-documents", cache_policy=NO_CACHE)(finalise_fn)

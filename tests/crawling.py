@@ -12,7 +12,7 @@ from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
 from crawler.settings import CrawlSettings
 from crawler.sources import Source
-from flows.crawl import crawl_batch_fn, crawl_run, finish_run, prepare_run, run_sources
+from flows.crawl_steps import crawl_batch_fn, crawl_run, finish_run, prepare_run, run_sources
 from flows.report import CrawlReport
 
 

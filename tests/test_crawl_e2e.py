@@ -28,7 +28,7 @@ from archive.layout import ArchiveLayout
 from archive.warc import StoredRecord, iter_records, read_raw_payload_at, read_record_at
 from crawler.settings import CrawlSettings, FetchLimits
 from crawler.sources import Source
-from flows.crawl import crawl_run
+from flows.crawl_steps import crawl_run
 
 WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z$")
 NOT_REPEATABLE = (
