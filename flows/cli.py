@@ -219,14 +219,16 @@ def show_demo_highlights(console: Console, archive: Path) -> None:
                 (row[0],),
             ):
                 mark = "canonical" if dup is None else f"copy of #{dup}"
-                console.print(f"  #{doc_id:<4} {lang:6} {mark:12} {escape(url)}")
+                console.print(f"  #{doc_id:<4} {lang:6} {mark:12} {escape(url)}", soft_wrap=True)
             for doc_id, url, lang in catalog.conn.execute(
                 "SELECT id, url, lang FROM documents WHERE (translation_of = ? AND cluster_id != ?)"
                 " OR id = (SELECT MAX(translation_of) FROM documents WHERE cluster_id = ?)"
                 " ORDER BY id",
                 (row[0], row[0], row[0]),
             ):
-                console.print(f"  #{doc_id:<4} {lang:6} {'translation':12} {escape(url)}")
+                console.print(
+                    f"  #{doc_id:<4} {lang:6} {'translation':12} {escape(url)}", soft_wrap=True
+                )
     finally:
         catalog.close()
     bin_dir = Path(sys.executable).parent
