@@ -165,26 +165,27 @@ class ClusterIndex:
 
     def add(self, member: Member) -> list[int]:
         """Index a new document and join it to the documents it is a repost of."""
+        keys = band_keys(member.signature, self.config)
         joined = []
-        for other_id in sorted(self.candidates(member)):
+        for other_id in sorted(self.candidates(member, keys)):
             self.candidates_checked += 1
             if same_article(member, self.members[other_id], self.config):
                 self.union.union(member.id, other_id)
                 joined.append(other_id)
-        self._index(member)
+        self._index(member, keys)
         self.union.find(member.id)
         return joined
 
-    def candidates(self, member: Member) -> set[int]:
+    def candidates(self, member: Member, keys: list[bytes] | None = None) -> set[int]:
         found: set[int] = set()
-        for band, key in enumerate(band_keys(member.signature, self.config)):
+        for band, key in enumerate(keys or band_keys(member.signature, self.config)):
             found.update(self.buckets[band].get(key, ()))
         found.discard(member.id)
         return found
 
-    def _index(self, member: Member) -> None:
+    def _index(self, member: Member, keys: list[bytes] | None = None) -> None:
         self.members[member.id] = member
-        for band, key in enumerate(band_keys(member.signature, self.config)):
+        for band, key in enumerate(keys or band_keys(member.signature, self.config)):
             self.buckets[band].setdefault(key, []).append(member.id)
         for anchor in set(member.anchors):
             if len(anchor) >= 3 or not anchor.isdigit():
