@@ -1,8 +1,10 @@
-"""The catalog: one SQLite database (WAL) holding what the archive knows.
+"""The catalog: one database holding what the archive knows.
 
-`Catalog` owns the connection. Schema changes are named migrations recorded in the
-`migrations` table and applied in order, each in its own transaction. Every method
-takes and returns plain values or the dataclasses below.
+By default a SQLite file (WAL) in the archive folder; scaled out, a PostgreSQL database
+(archive/pg.py translates the few SQLite idioms). `Catalog` owns the connection. Schema
+changes are named migrations recorded in the `migrations` table and applied in order,
+each in its own transaction. Every method takes and returns plain values or the
+dataclasses below.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from archive.pg import PgConnection, pg_schema
+
+MIGRATION_LOCK = 0x77617263  # "warc": the advisory lock held while migrating PostgreSQL
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -324,9 +331,15 @@ def _now_iso() -> str:
 class Catalog:
     """The archive's database. Open with `Catalog.open(path)` or `Catalog.memory()`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.conn.row_factory = sqlite3.Row
+    def __init__(self, conn: sqlite3.Connection | PgConnection) -> None:
+        self.conn: Any = conn
+        self.dialect = "postgresql" if isinstance(conn, PgConnection) else "sqlite"
+        if isinstance(conn, sqlite3.Connection):
+            conn.row_factory = sqlite3.Row
+
+    @property
+    def postgres(self) -> bool:
+        return self.dialect == "postgresql"
 
     @classmethod
     def open(cls, path: Path, readonly: bool = False) -> Catalog:
@@ -344,6 +357,14 @@ class Catalog:
         return catalog
 
     @classmethod
+    def connect(cls, url: str, readonly: bool = False) -> Catalog:
+        """A catalog in PostgreSQL (`postgresql://user@host:port/db`)."""
+        catalog = cls(PgConnection(url, readonly=readonly))
+        if not readonly:
+            catalog.migrate()
+        return catalog
+
+    @classmethod
     def memory(cls) -> Catalog:
         catalog = cls(sqlite3.connect(":memory:", isolation_level=None))
         catalog.migrate()
@@ -353,7 +374,7 @@ class Catalog:
         self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Any]:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -374,27 +395,39 @@ class Catalog:
         return [name for name, _ in MIGRATIONS if name not in done]
 
     def migrate(self) -> list[str]:
-        pending = self.pending_migrations()
-        scripts = dict(MIGRATIONS)
-        for name in pending:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(scripts[name]):
-                    self.conn.execute(statement)
-                self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, _now_iso()))
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        if self.postgres:  # workers may start at once: one migrates, the others wait
+            self.conn.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+        try:
+            pending = self.pending_migrations()
+            for name in pending:
+                self._apply(name, dict(MIGRATIONS)[name])
+        finally:
+            if self.postgres:
+                self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
         return pending
+
+    def _apply(self, name: str, script: str) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if self.postgres:
+                self.conn.executescript(pg_schema(script))
+            else:
+                for statement in _statements(script):
+                    self.conn.execute(statement)
+            self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, _now_iso()))
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     # runs ---------------------------------------------------------------------------
     def start_run(self, settings: dict[str, object], sources: list[dict[str, object]]) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO runs (started_at, status, settings, sources) VALUES (?, 'running', ?, ?)",
+        row = self.conn.execute(
+            "INSERT INTO runs (started_at, status, settings, sources) VALUES (?, 'running', ?, ?)"
+            " RETURNING id",
             (_now_iso(), json.dumps(settings), json.dumps(sources, ensure_ascii=False)),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()
+        return int(row[0])
 
     def unfinished_run(self) -> Run | None:
         row = self.conn.execute(
@@ -431,8 +464,7 @@ class Catalog:
     # frontier -----------------------------------------------------------------------
     def add_urls(self, run_id: int, urls: Iterable[NewURL]) -> int:
         """Insert URLs not yet in this run's frontier; returns how many were new."""
-        before = self.conn.total_changes
-        self.conn.executemany(
+        cur = self.conn.executemany(
             "INSERT OR IGNORE INTO frontier (run_id, url, host, source, depth, state, outcome,"
             " reason, via, discovered_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -451,7 +483,7 @@ class Catalog:
                 for u in urls
             ],
         )
-        return self.conn.total_changes - before
+        return max(0, int(cur.rowcount))
 
     def known_urls(self, run_id: int, urls: list[str]) -> set[str]:
         found: set[str] = set()
@@ -509,7 +541,8 @@ class Catalog:
 
     def next_ready_at(self, run_id: int) -> float | None:
         row = self.conn.execute(
-            "SELECT MIN(MAX(f.next_at, COALESCE(h.blocked_until, 0))) FROM frontier f"
+            "SELECT MIN(CASE WHEN f.next_at > COALESCE(h.blocked_until, 0) THEN f.next_at"
+            " ELSE COALESCE(h.blocked_until, 0) END) FROM frontier f"
             " LEFT JOIN hosts h ON h.run_id = f.run_id AND h.host = f.host"
             " WHERE f.run_id = ? AND f.state = 'queued'",
             (run_id,),
@@ -658,11 +691,11 @@ class Catalog:
 
     # captures ---------------------------------------------------------------------------
     def add_capture(self, capture: Capture) -> int:
-        cur = self.conn.execute(
+        row = self.conn.execute(
             "INSERT INTO captures (run_id, url, host, record_type, record_id, warc_file,"
             " warc_offset, warc_length, fetched_at, status, mime, payload_digest, body_bytes,"
             " etag, last_modified, ip, truncated, refers_to)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 capture.run_id,
                 capture.url,
@@ -683,8 +716,8 @@ class Catalog:
                 capture.truncated,
                 capture.refers_to,
             ),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()
+        return int(row[0])
 
     def latest_capture(self, url: str, before_run: int) -> StoredCapture | None:
         """The newest successful response (not revisit) of `url` from an earlier run."""

@@ -83,12 +83,14 @@ class DocumentStore:
         profile_digest: str | None,
         doc_id: int | None = None,
     ) -> int:
-        cur = self.conn.execute(
-            f"INSERT INTO {self.t.documents} (id, capture_id, url, site, fetched_at, status, title, author,"
-            " published, sitename, lang, lang_confidence, segments, text, extracted, removed,"
-            " meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
+        # an id is given only when re-ingest keeps one; otherwise the database numbers it
+        id_column, id_mark = ("id, ", "?, ") if doc_id is not None else ("", "")
+        row = self.conn.execute(
+            f"INSERT INTO {self.t.documents} ({id_column}capture_id, url, site, fetched_at, status,"
+            " title, author, published, sitename, lang, lang_confidence, segments, text, extracted,"
+            " removed, meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
             " warc_offset, warc_record_id, extractor_version, profile_digest)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" VALUES ({id_mark}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (capture_id) DO UPDATE SET title = excluded.title,"
             " author = excluded.author, published = excluded.published,"
             " sitename = excluded.sitename, lang = excluded.lang,"
@@ -98,9 +100,9 @@ class DocumentStore:
             " charset_source = excluded.charset_source, outcome = excluded.outcome,"
             " reason = excluded.reason, content_sha256 = excluded.content_sha256,"
             " extractor_version = excluded.extractor_version,"
-            " profile_digest = excluded.profile_digest, indexed = 0",
+            " profile_digest = excluded.profile_digest, indexed = 0 RETURNING id",
             (
-                doc_id,
+                *((doc_id,) if doc_id is not None else ()),
                 capture.capture_id,
                 capture.url,
                 doc.site,
@@ -128,8 +130,8 @@ class DocumentStore:
                 doc.extractor_version,
                 profile_digest,
             ),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()
+        return int(row[0])
 
     def update_clean(self, doc_id: int, doc: Document, profile_digest: str) -> None:
         self.conn.execute(
@@ -284,7 +286,7 @@ class DocumentStore:
         )
         self.conn.executemany(
             f"INSERT INTO {self.t.profile_counts} (site, kind, text, articles) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (site, kind, text) DO UPDATE SET articles = articles + 1",
+            f" ON CONFLICT (site, kind, text) DO UPDATE SET articles = {self.t.profile_counts}.articles + 1",
             [(site, kind, text) for kind, text in ordered],
         )
         return True

@@ -5,16 +5,29 @@ archive/
   warc/            raw captures, WARC/1.1, one gzip member per record
   text/            clean text as WARC conversion records
   cdx/             CDXJ index of the raw captures (pywb-compatible)
+  backends.json    where the catalog and the files live when not here (scale-out)
+
+Scaled out, the catalog is a PostgreSQL database (`catalog_url`) and the files live in
+object storage (`storage_url`, e.g. s3://bucket/prefix); the folder then only stages
+files being written before they are uploaded. An `ArchiveLayout` is plain data, so it
+is what tasks receive: each opens its own catalog connection and storage client.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archive.catalog import Catalog
+    from archive.storage import Storage
+
+BACKENDS_FILE = "backends.json"
 
 
 class ArchiveLocked(RuntimeError):
@@ -24,6 +37,58 @@ class ArchiveLocked(RuntimeError):
 @dataclass(frozen=True)
 class ArchiveLayout:
     root: Path
+    catalog_url: str | None = None  # postgresql://...; None: catalog.sqlite in `root`
+    storage_url: str | None = None  # s3://bucket/prefix; None: the folders in `root`
+    storage_endpoint: str | None = None  # S3-compatible endpoint (credentials: AWS_* env)
+
+    @classmethod
+    def load(cls, root: Path | str) -> ArchiveLayout:
+        """The archive at `root`, with the backends recorded there (if any)."""
+        root = Path(root)
+        path = root / BACKENDS_FILE
+        if not path.exists():
+            return cls(root)
+        data = json.loads(path.read_text())
+        return cls(root, data.get("catalog"), data.get("storage"), data.get("endpoint"))
+
+    def with_backends(
+        self,
+        catalog_url: str | None = None,
+        storage_url: str | None = None,
+        storage_endpoint: str | None = None,
+    ) -> ArchiveLayout:
+        """These backends (those given) in place of the recorded ones."""
+        return replace(
+            self,
+            catalog_url=catalog_url or self.catalog_url,
+            storage_url=storage_url or self.storage_url,
+            storage_endpoint=storage_endpoint or self.storage_endpoint,
+        )
+
+    def save_backends(self) -> None:
+        """Record the backends in the folder, so later commands find them (no secrets)."""
+        if not (self.catalog_url or self.storage_url):
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = {"catalog": self.catalog_url, "storage": self.storage_url}
+        data["endpoint"] = self.storage_endpoint
+        (self.root / BACKENDS_FILE).write_text(json.dumps(data, indent=2) + "\n")
+
+    @property
+    def scaled_out(self) -> bool:
+        return bool(self.catalog_url or self.storage_url)
+
+    def open_catalog(self, readonly: bool = False) -> Catalog:
+        from archive.catalog import Catalog
+
+        if self.catalog_url:
+            return Catalog.connect(self.catalog_url, readonly=readonly)
+        return Catalog.open(self.catalog, readonly=readonly)
+
+    def storage(self) -> Storage:
+        from archive.storage import open_storage
+
+        return open_storage(self)
 
     @property
     def catalog(self) -> Path:
@@ -54,7 +119,12 @@ class ArchiveLayout:
         return self
 
     def exists(self) -> bool:
-        return self.catalog.exists()
+        return bool(self.catalog_url) or self.catalog.exists()
+
+
+def as_layout(archive: ArchiveLayout | str | Path) -> ArchiveLayout:
+    """Tasks and steps accept a layout or a folder (whose recorded backends apply)."""
+    return archive if isinstance(archive, ArchiveLayout) else ArchiveLayout.load(archive)
 
 
 class ArchiveLock:

@@ -1,10 +1,13 @@
-"""Full-text search over documents: SQLite FTS5, ranked by BM25, one hit per cluster.
+"""Full-text search over documents, one hit per cluster: SQLite FTS5 ranked by BM25, or
+PostgreSQL's full-text search (a GIN-indexed tsvector) ranked by ts_rank.
 
 Chinese and Japanese have no spaces between words, so CJK runs are indexed and queried
 as overlapping character bigrams (as Lucene's CJK analyzer does), after folding
 traditional characters to simplified: a two-character query like 融资 or 融資 finds its
-articles. Other scripts are split into words by FTS5's unicode61 tokenizer with
-diacritics folded (yatırım, yatirim).
+articles. Other scripts are split into words with case and diacritics folded (yatırım,
+yatirim): by FTS5's unicode61 tokenizer, or on PostgreSQL by `terms()` here, which
+hands the database finished lexemes (its own parser depends on the server's locale).
+Both engines match the same documents; only the order of equally good hits may differ.
 """
 
 from __future__ import annotations
@@ -56,6 +59,44 @@ def fts_query(query: str) -> str:
     return " AND ".join(parts)
 
 
+_WORD = re.compile(r"[^\W_]+")
+PG_MAX_POSITION = 16383  # PostgreSQL keeps positions up to this; later ones share it
+PG_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"  # D (body) .. A (title): a title match counts double
+
+
+def terms(text: str) -> list[str]:
+    """Lexemes as unicode61 with remove_diacritics makes them: words, CJK bigrams, folded."""
+    return [_fold_word(w) for w in _WORD.findall(analyse(text))]
+
+
+def _fold_word(word: str) -> str:
+    return word.lower() if word.isascii() else word.translate(_fold_table())
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_text(title: str | None, body: str) -> str:
+    """Title (weight A) and body lexemes with their positions, as tsvector input; a gap
+    between them keeps a phrase from spanning title and body, as FTS5 columns do."""
+    title_terms = terms(title or "")
+    parts = [f"{_lexeme(w)}:{min(i, PG_MAX_POSITION)}A" for i, w in enumerate(title_terms, 1)]
+    start = len(title_terms) + 2
+    parts += [f"{_lexeme(w)}:{min(i, PG_MAX_POSITION)}" for i, w in enumerate(terms(body), start)]
+    return " ".join(parts)
+
+
+def tsquery_text(query: str) -> str:
+    """A user query as tsquery input: every term required, CJK terms as phrases."""
+    parts = []
+    for term in _TERM.findall(unicodedata.normalize("NFKC", query)):
+        words = terms(term)
+        if words:
+            parts.append("(" + " <-> ".join(_lexeme(w) for w in words) + ")")
+    return " & ".join(parts)
+
+
 @dataclass(frozen=True)
 class SearchHit:
     id: int
@@ -66,7 +107,7 @@ class SearchHit:
     published: str | None
     cluster_id: int | None
     copies: int  # other documents in the same cluster
-    score: float  # BM25 (higher is better)
+    score: float  # BM25 on SQLite, ts_rank on PostgreSQL (higher is better)
     snippet: str  # HTML-escaped, matches in <mark>
 
     def to_dict(self) -> dict[str, object]:
@@ -111,21 +152,23 @@ class SearchFilters:
 
 
 class SearchIndex:
-    """The FTS5 table `search_index` (rowid = document id) and its verbs."""
+    """The table `search_index` (rowid = document id) and its verbs: an FTS5 table on
+    SQLite, a table of tsvectors on PostgreSQL."""
 
     def __init__(self, catalog: Catalog, tables: Tables = LIVE) -> None:
         self.conn = catalog.conn
+        self.postgres = catalog.postgres
         self.table = tables.search
         self.documents = tables.documents
 
-    def enable(self) -> None:
-        self.conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING fts5("
-            "title, body, tokenize = 'unicode61 remove_diacritics 2')"
-        )
-
     def add(self, doc_id: int, title: str | None, text: str) -> None:
         self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
+        if self.postgres:
+            self.conn.execute(
+                f"INSERT INTO {self.table} (rowid, terms) VALUES (?, CAST(? AS tsvector))",
+                (doc_id, tsvector_text(title, text)),
+            )
+            return
         self.conn.execute(
             f"INSERT INTO {self.table} (rowid, title, body) VALUES (?, ?, ?)",
             (doc_id, analyse(title or ""), analyse(text)),
@@ -150,24 +193,31 @@ class SearchIndex:
         self.conn.execute(f"UPDATE {self.documents} SET indexed = 0")
         return self.populate()
 
-    def search(
-        self, query: str, filters: SearchFilters | None = None, limit: int = 10
-    ) -> list[SearchHit]:
-        expression = fts_query(query)
-        if not expression:
-            return []
-        filters = filters or SearchFilters()
-        sql = (
-            f"SELECT d.id, d.url, d.title, d.lang, d.site, d.published, d.cluster_id, d.text,"
-            f" bm25({self.table}, 2.0, 1.0) AS rank FROM {self.table}"
+    def _match_sql(self) -> str:
+        """Matching documents with their score as `rank` (lower is better)."""
+        columns = "d.id, d.url, d.title, d.lang, d.site, d.published, d.cluster_id, d.text"
+        if self.postgres:
+            return (
+                f"SELECT {columns}, -ts_rank('{PG_WEIGHTS}', s.terms, q, 1) AS rank"
+                f" FROM {self.table} s JOIN {self.documents} d ON d.id = s.rowid,"
+                " CAST(? AS tsquery) q WHERE s.terms @@ q AND d.outcome = 'ok'"
+            )
+        return (
+            f"SELECT {columns}, bm25({self.table}, 2.0, 1.0) AS rank FROM {self.table}"
             f" JOIN {self.documents} d ON d.id = {self.table}.rowid"
             f" WHERE {self.table} MATCH ? AND d.outcome = 'ok'"
         )
+
+    def search(
+        self, query: str, filters: SearchFilters | None = None, limit: int = 10
+    ) -> list[SearchHit]:
+        expression = tsquery_text(query) if self.postgres else fts_query(query)
+        if not expression:
+            return []
+        filters = filters or SearchFilters()
         where, where_args = filters.where("d.")
-        sql += where
-        args: list[object] = [expression, *where_args]
-        sql += " ORDER BY rank, d.id LIMIT ?"
-        args.append(max(limit * 10, 50))
+        sql = self._match_sql() + where + " ORDER BY rank, d.id LIMIT ?"
+        args: list[object] = [expression, *where_args, max(limit * 10, 50)]
         hits: list[SearchHit] = []
         seen_clusters: set[int] = set()
         for row in self.conn.execute(sql, args).fetchall():

@@ -1,7 +1,8 @@
 """Shadow tables for re-ingest: built beside the live derived tables, swapped in at once.
 
-Readers keep the live tables (and, with WAL, a consistent snapshot) until the swap, a
-single transaction that drops each live table and renames its shadow into place.
+Readers keep the live tables (and, with WAL or PostgreSQL's MVCC, a consistent
+snapshot) until the swap, a single transaction that drops each live table and renames
+its shadow into place.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from archive.catalog import LIVE, Catalog, Tables
+from archive.pg import search_table_ddl
 
 SHADOW = Tables.shadow()
 
@@ -63,11 +65,8 @@ def _rename(sql: str, old: str, new: str) -> str:
     return re.sub(rf"\b{old}\b", new, sql)
 
 
-def create_shadow(catalog: Catalog, scope: Scope) -> None:
-    """Empty shadow tables, then everything the scope does not re-extract copied over."""
+def _create_sqlite_shadow(catalog: Catalog) -> None:
     conn = catalog.conn
-    for shadow in SHADOW.names():
-        conn.execute(f"DROP TABLE IF EXISTS {shadow}")
     for live, shadow in zip(LIVE.names()[:3], SHADOW.names()[:3], strict=True):
         (sql,) = conn.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (live,)
@@ -79,6 +78,23 @@ def create_shadow(catalog: Catalog, scope: Scope) -> None:
         f"CREATE VIRTUAL TABLE {SHADOW.search} USING fts5("
         "title, body, tokenize = 'unicode61 remove_diacritics 2')"
     )
+
+
+def _create_pg_shadow(catalog: Catalog) -> None:
+    for live, shadow in zip(LIVE.names()[:3], SHADOW.names()[:3], strict=True):
+        catalog.conn.execute(f"CREATE TABLE {shadow} (LIKE {live} INCLUDING ALL)")
+    catalog.conn.executescript(search_table_ddl(SHADOW.search))
+
+
+def create_shadow(catalog: Catalog, scope: Scope) -> None:
+    """Empty shadow tables, then everything the scope does not re-extract copied over."""
+    conn = catalog.conn
+    for shadow in SHADOW.names():
+        conn.execute(f"DROP TABLE IF EXISTS {shadow}")
+    if catalog.postgres:
+        _create_pg_shadow(catalog)
+    else:
+        _create_sqlite_shadow(catalog)
     where, args = scope.where()
     conn.execute(
         f"INSERT INTO {SHADOW.documents} SELECT * FROM {LIVE.documents} d WHERE d.capture_id"
@@ -89,6 +105,9 @@ def create_shadow(catalog: Catalog, scope: Scope) -> None:
 
 def swap_in(catalog: Catalog) -> None:
     """Replace the live derived tables by their shadows (call inside a transaction)."""
+    if catalog.postgres:
+        _swap_in_pg(catalog)
+        return
     conn = catalog.conn
     indexes = {live: _index_sql(catalog, live) for live in LIVE.names()[:3]}
     for live, shadow in zip(LIVE.names(), SHADOW.names(), strict=True):
@@ -100,6 +119,19 @@ def swap_in(catalog: Catalog) -> None:
             conn.execute(sql)
 
 
+def _swap_in_pg(catalog: Catalog) -> None:
+    conn = catalog.conn
+    for live, shadow in zip(LIVE.names(), SHADOW.names(), strict=True):
+        conn.execute(f"DROP TABLE {live}")
+        conn.execute(f"ALTER TABLE {shadow} RENAME TO {live}")
+    conn.execute(f"ALTER INDEX {SHADOW.search}_terms RENAME TO {LIVE.search}_terms")
+    # the shadow kept document ids explicitly: new documents must be numbered after them
+    conn.execute(
+        f"SELECT setval(pg_get_serial_sequence('{LIVE.documents}', 'id'),"
+        f" COALESCE((SELECT MAX(id) FROM {LIVE.documents}), 0) + 1, false)"
+    )
+
+
 def start_or_resume(catalog: Catalog, scope: Scope) -> tuple[int, Scope, bool]:
     """(reingest id, scope, resumed): an interrupted re-ingest is resumed with its scope."""
     row = catalog.conn.execute(
@@ -109,11 +141,12 @@ def start_or_resume(catalog: Catalog, scope: Scope) -> tuple[int, Scope, bool]:
         return row[0], Scope.from_json(row[1]), True
     with catalog.transaction():
         create_shadow(catalog, scope)
-        cur = catalog.conn.execute(
-            "INSERT INTO reingests (started_at, status, scope) VALUES (?, 'running', ?)",
+        (reingest_id,) = catalog.conn.execute(
+            "INSERT INTO reingests (started_at, status, scope) VALUES (?, 'running', ?)"
+            " RETURNING id",
             (datetime.now(UTC).isoformat(), scope.to_json()),
-        )
-    return int(cur.lastrowid or 0), scope, False
+        ).fetchone()
+    return int(reingest_id), scope, False
 
 
 def finish(catalog: Catalog, reingest_id: int, report: dict[str, object]) -> None:

@@ -92,7 +92,7 @@ def keep_document_ids(catalog: Catalog, pending: list[PendingCapture]) -> dict[i
     top = (
         catalog.conn.execute(
             f"SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM {LIVE.documents}"
-            f" UNION ALL SELECT MAX(id) FROM {SHADOW.documents})"
+            f" UNION ALL SELECT MAX(id) FROM {SHADOW.documents}) AS ids"
         ).fetchone()[0]
         or 0
     )
@@ -140,15 +140,14 @@ def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None
             args,
         )
     ]
+    others = f" WHERE site NOT IN ({','.join('?' * len(sites))})" if sites else ""
     with catalog.transaction():
         catalog.conn.execute(
-            f"INSERT INTO {SHADOW.profile_articles} SELECT * FROM {LIVE.profile_articles}"
-            f" WHERE site NOT IN ({','.join('?' * len(sites))})",
+            f"INSERT INTO {SHADOW.profile_articles} SELECT * FROM {LIVE.profile_articles}{others}",
             sites,
         )
         catalog.conn.execute(
-            f"INSERT INTO {SHADOW.profile_counts} SELECT * FROM {LIVE.profile_counts}"
-            f" WHERE site NOT IN ({','.join('?' * len(sites))})",
+            f"INSERT INTO {SHADOW.profile_counts} SELECT * FROM {LIVE.profile_counts}{others}",
             sites,
         )
         for site in sites:
