@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -324,6 +324,13 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
+def _only_hosts(prefix: str, hosts: Sequence[str] | None) -> tuple[str, list[str]]:
+    """SQL (starting with AND) limiting rows to these hosts, and its arguments."""
+    if hosts is None:
+        return "", []
+    return f" AND {prefix}host IN ({','.join('?' * len(hosts)) or 'NULL'})", list(hosts)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -499,25 +506,44 @@ class Catalog:
             )
         return found
 
-    def requeue_in_flight(self, run_id: int) -> int:
-        """After a crash: what was in flight is fetched again (its attempt did not count)."""
+    def requeue_in_flight(self, run_id: int, hosts: Sequence[str] | None = None) -> int:
+        """After a crash: what was in flight is fetched again (its attempt did not count).
+        With `hosts`, only theirs (a retried shard of a distributed crawl)."""
+        only, args = _only_hosts("", hosts)
         cur = self.conn.execute(
-            "UPDATE frontier SET state = 'queued' WHERE run_id = ? AND state = 'in_flight'",
-            (run_id,),
+            "UPDATE frontier SET state = 'queued' WHERE run_id = ? AND state = 'in_flight'" + only,
+            (run_id, *args),
         )
         return cur.rowcount
 
-    def ready_hosts(self, run_id: int, now: float, exclude: set[str], limit: int) -> list[str]:
-        """Hosts with a URL ready to fetch, shallowest work first."""
+    def ready_hosts(
+        self,
+        run_id: int,
+        now: float,
+        exclude: set[str],
+        limit: int,
+        hosts: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Hosts with a URL ready to fetch, shallowest work first (among `hosts`, if given)."""
+        only, args = _only_hosts("f.", hosts)
         rows = self.conn.execute(
             "SELECT f.host, MIN(f.depth) AS d, MIN(f.id) AS first FROM frontier f"
             " LEFT JOIN hosts h ON h.run_id = f.run_id AND h.host = f.host"
             " WHERE f.run_id = ? AND f.state = 'queued' AND f.next_at <= ?"
-            " AND COALESCE(h.blocked_until, 0) <= ?"
+            f" AND COALESCE(h.blocked_until, 0) <= ?{only}"
             " GROUP BY f.host ORDER BY d, first LIMIT ?",
-            (run_id, now, now, limit + len(exclude)),
+            (run_id, now, now, *args, limit + len(exclude)),
         ).fetchall()
         return [r["host"] for r in rows if r["host"] not in exclude][:limit]
+
+    def queued_hosts(self, run_id: int) -> dict[str, int]:
+        """Every host with queued URLs, and how many (to shard a distributed crawl)."""
+        rows = self.conn.execute(
+            "SELECT host, COUNT(*) FROM frontier WHERE run_id = ? AND state = 'queued'"
+            " GROUP BY host ORDER BY host",
+            (run_id,),
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
 
     def claim_next(self, run_id: int, host: str, now: float) -> FrontierEntry | None:
         row = self.conn.execute(
@@ -539,13 +565,14 @@ class Catalog:
             via=tuple(json.loads(row["via"])) if row["via"] else (),
         )
 
-    def next_ready_at(self, run_id: int) -> float | None:
+    def next_ready_at(self, run_id: int, hosts: Sequence[str] | None = None) -> float | None:
+        only, args = _only_hosts("f.", hosts)
         row = self.conn.execute(
             "SELECT MIN(CASE WHEN f.next_at > COALESCE(h.blocked_until, 0) THEN f.next_at"
             " ELSE COALESCE(h.blocked_until, 0) END) FROM frontier f"
             " LEFT JOIN hosts h ON h.run_id = f.run_id AND h.host = f.host"
-            " WHERE f.run_id = ? AND f.state = 'queued'",
-            (run_id,),
+            " WHERE f.run_id = ? AND f.state = 'queued'" + only,
+            (run_id, *args),
         ).fetchone()
         return row[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,7 +58,10 @@ class DocumentStore:
         self.t = tables
 
     # -- what needs processing -------------------------------------------------------
-    def pending_captures(self, limit: int, run_id: int | None = None) -> list[PendingCapture]:
+    def pending_captures(
+        self, limit: int, run_id: int | None = None, hosts: Sequence[str] | None = None
+    ) -> list[PendingCapture]:
+        """Archived responses with no document yet (of this run, of these hosts)."""
         sql = (
             "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
             f" FROM captures c LEFT JOIN {self.t.documents} d ON d.capture_id = c.id"
@@ -69,6 +72,9 @@ class DocumentStore:
         if run_id is not None:
             sql += " AND c.run_id = ?"
             args = (run_id,)
+        if hosts is not None:
+            sql += f" AND c.host IN ({','.join('?' * len(hosts)) or 'NULL'})"
+            args += tuple(hosts)
         rows = self.conn.execute(sql + " ORDER BY c.id LIMIT ?", (*args, limit)).fetchall()
         return [
             PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
@@ -223,13 +229,26 @@ class DocumentStore:
             )
         ]
 
-    def stale_documents(self, site: str, digest: str) -> list[StoredDocument]:
+    def stale_ids(self, site: str, digest: str) -> list[int]:
+        """Documents of `site` cleaned with other rules than `digest` (or not yet cleaned)."""
         rows = self.conn.execute(
-            f"SELECT * FROM {self.t.documents} WHERE site = ? AND outcome IN ('ok', 'empty')"
+            f"SELECT id FROM {self.t.documents} WHERE site = ? AND outcome IN ('ok', 'empty')"
             " AND extracted != '' AND COALESCE(profile_digest, '') != ? ORDER BY id",
             (site, digest),
         ).fetchall()
-        return [_stored(r) for r in rows]
+        return [r[0] for r in rows]
+
+    def get_many(self, ids: list[int]) -> list[StoredDocument]:
+        found: list[StoredDocument] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT * FROM {self.t.documents} WHERE id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY id",
+                chunk,
+            ).fetchall()
+            found += [_stored(r) for r in rows]
+        return found
 
     def count_by(self, column: str, run_id: int | None = None) -> dict[str, int]:
         assert column in ("lang", "outcome", "site")

@@ -40,11 +40,12 @@ import json
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 from urllib.parse import urlsplit
 
 from archive.catalog import LIVE, Catalog
@@ -57,6 +58,7 @@ INDEX_BLOCK_LINES = 1024  # CDXJ lines per gzip block of indexes/index.cdx.gz
 HTML_MIMES = frozenset({"text/html", "application/xhtml+xml"})
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
 _CHUNK = 1 << 20
+Opener = Callable[[], BinaryIO]  # opens a file to read (local, or in object storage)
 
 
 class WaczError(RuntimeError):
@@ -74,7 +76,7 @@ class WaczSummary:
 @dataclass
 class _Warc:
     name: str
-    source: Path  # the file whose first `size` bytes are packaged as archive/<name>
+    source: Opener  # the file whose first `size` bytes are packaged as archive/<name>
     size: int
     lines: list[str]  # its CDXJ lines, sorted
     # for a copy holding one site's records: offset in the copy -> offset in the archive
@@ -129,52 +131,58 @@ def write_wacz(
 
 
 def _collect(layout: ArchiveLayout, catalog: Catalog, tmp: Path, site: str | None) -> list[_Warc]:
+    """The WARC files to package, streamed from where they are stored (object storage:
+    by ranged reads, never downloaded whole to a local file except for `--site` copies)."""
+    storage = layout.storage()
     warcs: list[_Warc] = []
     for wf in catalog.warc_files("warc"):
-        path = layout.warc_dir / wf.name
-        if not path.is_file():
+        path = storage.describe("warc", wf.name)
+        if not storage.exists("warc", wf.name):
             raise WaczError(f"{path}: listed in the catalog but missing")
-        on_disk = path.stat().st_size
+        source: Opener = partial(storage.open, "warc", wf.name)
+        with source() as f:
+            on_disk = f.seek(0, 2)
         # an open file may end in a record the catalog has not committed (yet, or ever)
         size = on_disk if wf.state == "closed" else min(wf.committed_size, on_disk)
         if size == 0:
             continue
         if site:
             copy = tmp / wf.name
-            offsets = _copy_site(path, size, site, copy)
+            offsets = _copy_site(source, path, size, site, copy)
             if offsets is None:
                 continue
             copied = copy.stat().st_size
-            lines = _index(_records(copy, copied), wf.name)
-            warcs.append(_Warc(wf.name, copy, copied, lines, offsets))
+            with copy.open("rb") as f:
+                lines = _index(_records(f, str(copy), copied), wf.name)
+            warcs.append(_Warc(wf.name, partial(copy.open, "rb"), copied, lines, offsets))
             continue
-        cdx = layout.cdx_dir / (wf.name.removesuffix(".warc.gz") + ".cdxj")
-        if wf.state == "closed" and cdx.is_file():
+        cdx = wf.name.removesuffix(".warc.gz") + ".cdxj"
+        if wf.state == "closed" and storage.exists("cdx", cdx):
+            with storage.open("cdx", cdx) as f:
+                text = f.read().decode("utf-8")
             lines = sorted(
-                line
-                for line in cdx.read_text(encoding="utf-8").splitlines()
-                if line.strip() and _end(line) <= size
+                line for line in text.splitlines() if line.strip() and _end(line) <= size
             )
         else:  # open files are indexed when they are closed: index the committed part here
-            lines = _index(_records(path, size), wf.name)
-        warcs.append(_Warc(wf.name, path, size, lines))
+            with source() as f:
+                lines = _index(_records(f, path, size), wf.name)
+        warcs.append(_Warc(wf.name, source, size, lines))
     return warcs
 
 
-def _records(path: Path, size: int) -> list[StoredRecord]:
-    """The whole records in the first `size` bytes of a WARC file."""
+def _records(f: BinaryIO, path: str, size: int) -> list[StoredRecord]:
+    """The whole records in the first `size` bytes of a WARC file open at its start."""
     records: list[StoredRecord] = []
     end = 0
-    with path.open("rb") as f:
-        try:
-            for record in iter_records(f):
-                if record.offset + record.length > size:
-                    break
-                records.append(record)
-                end = record.offset + record.length
-        except Exception as exc:
-            if end < size:  # past `size` is an uncommitted tail; before it, damage
-                raise WaczError(f"{path}: unreadable record at offset {end}: {exc}") from exc
+    try:
+        for record in iter_records(f):
+            if record.offset + record.length > size:
+                break
+            records.append(record)
+            end = record.offset + record.length
+    except Exception as exc:
+        if end < size:  # past `size` is an uncommitted tail; before it, damage
+            raise WaczError(f"{path}: unreadable record at offset {end}: {exc}") from exc
     return records
 
 
@@ -198,13 +206,15 @@ def same_site(url: str, site: str) -> bool:
     return parts.netloc.lower() == site or (parts.hostname or "") == site
 
 
-def _copy_site(path: Path, size: int, site: str, dest: Path) -> dict[int, int] | None:
+def _copy_site(
+    source: Opener, path: str, size: int, site: str, dest: Path
+) -> dict[int, int] | None:
     """Copy the warcinfo records and the records of `site` (each a gzip member) to
     `dest`; None if the file holds nothing of the site."""
     offsets: dict[int, int] = {}
     kept = 0
-    with path.open("rb") as src, dest.open("wb") as out:
-        for record in _records(path, size):
+    with source() as src, dest.open("wb") as out:
+        for record in _records(src, path, size):
             if record.rec_type != "warcinfo" and not same_site(record.url, site):
                 continue
             offsets[out.tell()] = record.offset
@@ -295,7 +305,7 @@ def _write_zip(
             info = entry(f"archive/{warc.name}", zipfile.ZIP_STORED)
             info.file_size = warc.size  # lets zipfile choose ZIP64 for large files
             digest = hashlib.sha256()
-            with warc.source.open("rb") as src, zf.open(info, "w") as out:
+            with warc.source() as src, zf.open(info, "w") as out:
                 _copy_range(src, out, 0, warc.size, digest)
             resources.append(_resource(info.filename, digest, warc.size))
 

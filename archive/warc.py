@@ -14,6 +14,7 @@ import os
 import uuid
 from base64 import b32encode
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,10 +98,12 @@ class WarcFileWriter:
         self._clock = clock
         self._make_id = make_id
         self._writer = WARCWriter(stream, gzip=True, warc_version="1.1")
+        self.records = 0  # written by this writer (a staged file's count when published)
 
     def _write(self, record) -> tuple[int, int]:  # type: ignore[no-untyped-def]
         start = self.stream.tell()
         self._writer.write_record(record)
+        self.records += 1
         return start, self.stream.tell() - start
 
     def _headers(self, record_id: str, when: datetime, **extra: str) -> dict[str, str]:
@@ -264,20 +267,35 @@ def iter_records(stream: BinaryIO) -> Iterator[StoredRecord]:
         )
 
 
-def read_record_at(path: Path, offset: int):  # type: ignore[no-untyped-def]
-    """Open the record at `offset`; returns (record, http body bytes decoded of
-    Content-Encoding by warcio's content_stream)."""
-    with path.open("rb") as f:
+WarcSource = Path | BinaryIO  # a local file, or an open seekable stream (e.g. Storage.open)
+
+
+@contextmanager
+def _opened(source: WarcSource) -> Iterator[BinaryIO]:
+    """A path is opened (and closed) here; a stream is the caller's to close."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            yield f
+    else:
+        yield source
+
+
+def read_record_at(source: WarcSource, offset: int):  # type: ignore[no-untyped-def]
+    """Open the record at `offset` of a path or an open stream (local or remote: only
+    this record is read); returns (record, http body bytes decoded of Content-Encoding
+    by warcio's content_stream)."""
+    with _opened(source) as f:
         f.seek(offset)
         record = next(iter(ArchiveIterator(f)))
         return record, record.content_stream().read()
 
 
 def read_raw_payload_at(
-    path: Path, offset: int
+    source: WarcSource, offset: int
 ) -> tuple[dict[str, str], list[tuple[str, str]], bytes]:
-    """WARC headers, HTTP headers and the payload exactly as stored (no decoding)."""
-    with path.open("rb") as f:
+    """WARC headers, HTTP headers and the payload exactly as stored (no decoding), of the
+    record at `offset` of a path or an open stream."""
+    with _opened(source) as f:
         f.seek(offset)
         record = next(iter(ArchiveIterator(f)))
         http = list(record.http_headers.headers) if record.http_headers else []

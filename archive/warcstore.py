@@ -5,10 +5,25 @@ and the catalog stores each open file's committed size. On start, `recover()` cu
 open file back to that size, so a torn or uncommitted tail disappears and the URLs it
 belonged to (still `in_flight` in the frontier) are fetched again: nothing is lost or
 stored twice.
+
+With object storage (`layout.storage_url`) the rule becomes: a file is published
+(uploaded and verified) before the catalog says anything about it or its records. Each
+writer stages a new file with a cluster-unique name (host, pid, random token: many
+workers on many machines write at once) in the archive folder, unknown to the catalog.
+`publish()` closes it, writes its CDXJ, publishes both, and then records the file and
+the rows that point into it (a callback) in one catalog transaction. A worker that dies
+before that leaves only a local staging file (abandoned, removed by a later `recover()`
+on its machine) and URLs still `in_flight`, which are fetched again.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -16,7 +31,36 @@ from typing import BinaryIO
 from archive.catalog import Catalog
 from archive.cdxj import write_cdxj
 from archive.layout import ArchiveLayout
+from archive.storage import Storage
 from archive.warc import Clock, IdFactory, WarcFileWriter, new_record_id, utcnow
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A staged file now durable in storage; what the catalog records of it."""
+
+    name: str
+    kind: str
+    size: int
+    records: int
+
+
+Recorder = Callable[[PublishedFile], None]  # writes the rows that point into the file
+
+
+def host_token() -> str:
+    """This machine's name as it appears in staged file names (letters, digits, dots)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "", socket.gethostname())[:40] or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class WarcStore:
@@ -43,9 +87,31 @@ class WarcStore:
         self._make_id = make_id
         self._stream: BinaryIO | None = None
         self._writer: WarcFileWriter | None = None
+        self._storage: Storage | None = None
+        # Remote mode: writes, in publish()'s transaction, the rows of the caller (e.g. the
+        # crawler's captures) that point into the file, whoever triggers the publish.
+        self.on_publish: Recorder | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Files go to object storage: staged here, published before the catalog knows."""
+        return bool(self.layout.storage_url)
+
+    @property
+    def storage(self) -> Storage:
+        """Where finished files are read from (one client per store, made when needed)."""
+        if self._storage is None:
+            self._storage = self.layout.storage()
+        return self._storage
 
     def recover(self) -> list[tuple[str, int]]:
-        """Cut open files of this kind back to their committed size; returns what was cut."""
+        """Cut open files of this kind back to their committed size; returns what was cut.
+
+        Remote mode has nothing to cut (the catalog knows only published files); it
+        removes the staging files that dead processes of this machine left behind."""
+        if self.remote:
+            self._remove_abandoned()
+            return []
         cut: list[tuple[str, int]] = []
         for wf in self.catalog.open_warc_files():
             if wf.kind != self.kind:
@@ -61,9 +127,28 @@ class WarcStore:
                 cut.append((wf.name, size - wf.committed_size))
         return cut
 
+    def _remove_abandoned(self) -> None:
+        """Staged files (and their CDXJ) of processes of this machine that are gone and
+        never published them; files the catalog knows (local archives) are never touched."""
+        known = {wf.name for wf in self.catalog.warc_files(self.kind)}
+        folder = self.layout.dir_for(self.kind)
+        pattern = re.compile(
+            rf"^{re.escape(self.prefix)}-\d+-{re.escape(host_token())}-(\d+)-[0-9a-f]+\.warc\.gz$"
+        )
+        for path in sorted(folder.glob("*.warc.gz")) if folder.is_dir() else []:
+            match = pattern.match(path.name)
+            if path.name in known or match is None or _pid_alive(int(match[1])):
+                continue
+            path.unlink(missing_ok=True)
+            cdx = self.layout.cdx_dir / (path.name.removesuffix(".warc.gz") + ".cdxj")
+            if self.kind == "warc":
+                cdx.unlink(missing_ok=True)
+
     def writer(self) -> WarcFileWriter:
         if self._writer is not None:
             return self._writer
+        if self.remote:
+            return self._staged_writer()
         current = self.catalog.open_warc_file(self.kind)
         if current is None:
             name = self._new_name()
@@ -77,15 +162,72 @@ class WarcStore:
         self._stream = stream
         self._writer = WarcFileWriter(stream, name, clock=self._clock, make_id=self._make_id)
         if committed == 0:
-            self._writer.write_warcinfo(
-                {
-                    "software": self.info.get("software", "warcflow"),
-                    "format": "WARC File Format 1.1",
-                    **{k: v for k, v in self.info.items() if k != "software"},
-                }
-            )
+            self._writer.write_warcinfo(self._warcinfo())
             self.catalog.commit_warc_size(name, self._writer.sync(), records=1)
         return self._writer
+
+    def _warcinfo(self) -> dict[str, object]:
+        return {
+            "software": self.info.get("software", "warcflow"),
+            "format": "WARC File Format 1.1",
+            **{k: v for k, v in self.info.items() if k != "software"},
+        }
+
+    def _staged_writer(self) -> WarcFileWriter:
+        """A new staged file (remote mode), starting with its warcinfo; the catalog is
+        not told of it until it is published."""
+        name = self._new_name()
+        folder = self.layout.dir_for(self.kind)
+        for path in (folder, self.layout.cdx_dir):  # a worker's staging folder may be new
+            path.mkdir(parents=True, exist_ok=True)
+        stream = (folder / name).open("xb")
+        self._stream = stream
+        self._writer = WarcFileWriter(stream, name, clock=self._clock, make_id=self._make_id)
+        self._writer.write_warcinfo(self._warcinfo())
+        return self._writer
+
+    def is_full(self) -> bool:
+        return self._writer is not None and self._writer.stream.tell() >= self.max_bytes
+
+    def publish(self, rows: Recorder | None = None) -> PublishedFile | None:
+        """Remote mode: close the staged file, write its CDXJ (kind warc), publish the file
+        and then the CDXJ, and only then, in one catalog transaction, register the file
+        (closed, with size and record count) and call `rows` (default `on_publish`) to
+        write the rows that point into it. None when no file is open.
+
+        If publishing fails the error propagates and the catalog records nothing: the
+        staged file stays (removed by `recover()` once this process is gone)."""
+        if not self.remote:
+            raise RuntimeError("publish() is for object storage (storage_url); use close()")
+        writer, stream = self._writer, self._stream
+        if writer is None or stream is None:
+            return None
+        self._writer = self._stream = None
+        size = writer.sync()
+        stream.close()
+        published = PublishedFile(writer.name, self.kind, size, writer.records)
+        path = self.layout.dir_for(self.kind) / writer.name
+        cdx = write_cdxj(path, self.layout.cdx_dir) if self.kind == "warc" else None
+        self.storage.publish(self.kind, path)
+        if cdx is not None:
+            self.storage.publish("cdx", cdx)
+        record = rows or self.on_publish
+        with self.catalog.transaction():
+            self.catalog.register_warc_file(published.name, self.kind)
+            self.catalog.commit_warc_size(published.name, size, records=published.records)
+            self.catalog.close_warc_file(published.name)
+            if record is not None:
+                record(published)
+        return published
+
+    def end_batch(self) -> None:
+        """A crawl batch is over. Local: release the handle, the next batch appends to the
+        same file. Remote: close and publish, since a batch's records count only once
+        they are in storage (a later batch may run on another machine)."""
+        if self.remote:
+            self.publish()
+        else:
+            self.detach()
 
     def committed(self, records: int) -> tuple[str, int]:
         """fsync the current file; the caller records (name, size) in the same
@@ -94,12 +236,16 @@ class WarcStore:
         return self._writer.name, self._writer.sync()
 
     def rotate_if_full(self) -> Path | None:
-        if self._writer is not None and self._writer.stream.tell() >= self.max_bytes:
+        if self.is_full():
             return self.close()
         return None
 
     def close(self) -> Path | None:
-        """Close the current file (if any) and index it."""
+        """Close the current file (if any) and index it (remote: and publish it, and the
+        local path it had is gone, so None)."""
+        if self.remote:
+            self.publish()
+            return None
         current = self.catalog.open_warc_file(self.kind)
         if self._stream is not None:
             self._writer.sync()  # type: ignore[union-attr]
@@ -124,6 +270,9 @@ class WarcStore:
 
     def _new_name(self) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        if self.remote:  # many writers at once: the catalog serial is not unique among them
+            unique = f"{host_token()}-{os.getpid()}-{secrets.token_hex(4)}"
+            return f"{self.prefix}-{stamp}-{unique}.warc.gz"
         serial = self.catalog.next_warc_serial()
         return f"{self.prefix}-{stamp}-{serial:05d}.warc.gz"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from archive.catalog import Capture, Catalog, FrontierEntry, NewURL, StoredCapture
 from archive.warc import HttpResponse, RevisitOf, read_raw_payload_at, sha1_digest
-from archive.warcstore import WarcStore
+from archive.warcstore import PublishedFile, WarcStore
 from crawler import outcomes as oc
 from crawler.errors import CrawlError, UnsafeURL
 from crawler.fetch import Exchange, SafeClient, check_url_shape
@@ -60,6 +60,10 @@ class Result:
     retry_at: float | None = None
 
 
+# a URL's outcome and its capture, waiting for the next commit (robots.txt: no entry)
+Outcome = tuple[FrontierEntry | None, Result | None, Capture | None]
+
+
 def seed_urls(sources: list[Source]) -> list[NewURL]:
     urls = []
     for source in sources:
@@ -78,12 +82,14 @@ class Crawler:
         run_id: int,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        hosts: Sequence[str] | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.settings = settings
         self.sources = {s.name: s for s in sources}
         self.run_id = run_id
+        self.hosts = list(hosts) if hosts is not None else None  # a shard: only these hosts
         self.clock = clock
         self.rng = rng or random.Random(run_id)
         self.stats = BatchStats()
@@ -93,8 +99,12 @@ class Crawler:
         self._started_by_source = {s.name: catalog.pages_started(run_id, s.name) for s in sources}
         self.claimed = 0
         self._budget = 0
-        self._pending: list[tuple[FrontierEntry | None, Result | None, Capture | None]] = []
+        self._pending: list[Outcome] = []
         self._last_flush = time.monotonic()
+        # Object storage: outcomes with a capture wait here until their file is published.
+        self._held: list[Outcome] = []
+        if store.remote:
+            store.on_publish = self._record_held
 
     # -- budget --------------------------------------------------------------------
     def _may_claim(self) -> bool:
@@ -124,19 +134,21 @@ class Crawler:
                 free = self.settings.politeness.max_hosts - len(active)
                 if free > 0 and self._may_claim():
                     for host in self.catalog.ready_hosts(
-                        self.run_id, self.clock(), set(active), free
+                        self.run_id, self.clock(), set(active), free, self.hosts
                     ):
                         active[host] = asyncio.create_task(self._host_worker(host))
                 if not active:
                     self._flush()  # unflushed results may hold the next URLs
                     if self._may_claim() and self.catalog.ready_hosts(
-                        self.run_id, self.clock(), set(), 1
+                        self.run_id, self.clock(), set(), 1, self.hosts
                     ):
                         continue
                     if not self._may_claim():
                         break
-                    nxt = self.catalog.next_ready_at(self.run_id)
+                    nxt = self.catalog.next_ready_at(self.run_id, self.hosts)
                     if nxt is None:
+                        if self._publish_held():
+                            continue  # held retries are queued (fetchable) once recorded
                         break
                     await asyncio.sleep(min(5.0, max(0.05, nxt - self.clock())))
                     continue
@@ -148,6 +160,8 @@ class Crawler:
                         del active[host]
                         task.result()  # a bug in a worker must surface, not vanish
             self._flush()
+            if self.store.remote:
+                self.store.publish()  # records the held captures (`_record_held`)
         return self.stats
 
     async def _host_worker(self, host: str) -> None:
@@ -351,9 +365,9 @@ class Crawler:
     def _links_of_previous(
         self, entry: FrontierEntry, ex: Exchange, previous: StoredCapture
     ) -> tuple[NewURL, ...]:
-        path = self.store.layout.warc_dir / previous.warc_file
         try:
-            _, headers, body = read_raw_payload_at(path, previous.warc_offset)
+            with self.store.storage.open("warc", previous.warc_file) as f:
+                _, headers, body = read_raw_payload_at(f, previous.warc_offset)
             return self._discover(entry, replace(ex, headers=headers, body=body))
         except (OSError, ValueError, StopIteration, ArchiveLoadFailed):
             return ()
@@ -493,11 +507,22 @@ class Crawler:
     def _flush(self) -> None:
         """Group commit: one fsync of the WARC file, then one catalog transaction with the
         captures, the URLs' new states and the URLs they led to. A record is durable before
-        the catalog says it exists; what a crash loses here is fetched again."""
+        the catalog says it exists; what a crash loses here is fetched again.
+
+        With object storage the file must be published first: see `_flush_staged`."""
         self._last_flush = time.monotonic()
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        if self.store.remote:
+            self._flush_staged(pending)
+        else:
+            self._flush_local(pending)
+        for _, result, _ in pending:
+            if result is not None and result.state != "queued":
+                self.stats.count(result.outcome)
+
+    def _flush_local(self, pending: list[Outcome]) -> None:
         records = sum(2 for _, _, capture in pending if capture is not None)
         name, size = self.store.committed(records=records) if records else ("", 0)
         with self.catalog.transaction():
@@ -506,19 +531,56 @@ class Crawler:
                     self.catalog.add_capture(capture)
                 if entry is None or result is None:
                     continue
-                if result.state == "queued":
-                    self.catalog.retry_url(entry.id, result.retry_at or 0.0, result.reason or "")
-                else:
-                    self.catalog.finish_url(entry.id, result.state, result.outcome, result.reason)
-                if result.new_urls:
-                    self.catalog.add_urls(self.run_id, result.new_urls)
+                self._record_outcome(entry, result)
             if records:
                 self.catalog.commit_warc_size(name, size, records=records)
         if records:
             self.store.rotate_if_full()
-        for _, result, _ in pending:
-            if result is not None and result.state != "queued":
-                self.stats.count(result.outcome)
+
+    def _flush_staged(self, pending: list[Outcome]) -> None:
+        """Object storage: outcomes without a capture, and all discovered URLs (add_urls is
+        idempotent), are committed now; outcomes with a capture are held, their URLs
+        still `in_flight`, until the file is published (`_record_held`). A worker killed
+        before that leaves them `in_flight`: fetched again, nothing lost or doubled."""
+        with self.catalog.transaction():
+            for entry, result, capture in pending:
+                if capture is None and entry is not None and result is not None:
+                    self._record_outcome(entry, result)
+                elif result is not None and result.new_urls:
+                    self.catalog.add_urls(self.run_id, result.new_urls)
+        self._held.extend(item for item in pending if item[2] is not None)
+        self.store.rotate_if_full()
+
+    def _record_held(self, published: PublishedFile) -> None:
+        """Called by `WarcStore.publish` inside the transaction that records the published
+        file: the captures it holds and the outcomes of their URLs."""
+        mine: list[Outcome] = []
+        rest: list[Outcome] = []
+        for item in self._held:
+            in_file = item[2] is not None and item[2].warc_file == published.name
+            (mine if in_file else rest).append(item)
+        self._held = rest
+        for entry, result, capture in mine:
+            if capture is not None:
+                self.catalog.add_capture(capture)
+            if entry is not None and result is not None:
+                self._record_outcome(entry, result, new_urls=False)
+
+    def _publish_held(self) -> bool:
+        """Object storage, nothing to fetch now: publish what is held (held retries
+        become fetchable only once recorded). True if something was published."""
+        if not (self.store.remote and self._held):
+            return False
+        self.store.publish()
+        return True
+
+    def _record_outcome(self, entry: FrontierEntry, result: Result, new_urls: bool = True) -> None:
+        if result.state == "queued":
+            self.catalog.retry_url(entry.id, result.retry_at or 0.0, result.reason or "")
+        else:
+            self.catalog.finish_url(entry.id, result.state, result.outcome, result.reason)
+        if new_urls and result.new_urls:
+            self.catalog.add_urls(self.run_id, result.new_urls)
 
 
 def to_http_response(ex: Exchange) -> HttpResponse:

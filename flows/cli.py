@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from flows.scaleout import ScaleOut
 from flows.version import software_version
 
 app = typer.Typer(
@@ -33,6 +34,38 @@ ArchiveOpt = Annotated[
     ),
 ]
 
+
+# Scale-out: where the work runs and where the data lives (see README, "Scaling out").
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask", envvar="WARCFLOW_DASK", help="Run the batches on this Dask scheduler (tcp://…)."
+    ),
+]
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        envvar="WARCFLOW_CATALOG",
+        help="Keep the catalog in PostgreSQL (postgresql://…) instead of catalog.sqlite.",
+    ),
+]
+StorageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        envvar="WARCFLOW_STORAGE",
+        help="Keep WARC, text and CDXJ files in object storage (s3://bucket/prefix).",
+    ),
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--s3-endpoint",
+        envvar="WARCFLOW_S3_ENDPOINT",
+        help="S3-compatible endpoint URL (keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).",
+    ),
+]
 
 # The filters of `search`, shared by `export`.
 LangOpt = Annotated[str | None, typer.Option(help="Only this language (zh-cn, zh-tw, en, ...).")]
@@ -98,6 +131,10 @@ def crawl(
     new_run: Annotated[
         bool, typer.Option(help="Abandon an interrupted run instead of resuming it.")
     ] = False,
+    dask: DaskOpt = None,
+    catalog: CatalogOpt = None,
+    storage: StorageOpt = None,
+    s3_endpoint: EndpointOpt = None,
 ) -> None:
     """Crawl URLs (or --sources) into the archive; an interrupted run is resumed."""
     from crawler.settings import (
@@ -130,19 +167,36 @@ def crawl(
         politeness=Politeness(delay=delay, max_hosts=max_hosts, obey_robots=not ignore_robots),
         limits=CrawlLimits(max_pages=max_pages, max_depth=max_depth),
     )
+    scale = ScaleOut(dask, catalog, storage, s3_endpoint).over(ScaleOut.from_file(sources))
     report = run_crawl(
-        archive, [s.describe() for s in source_list], settings_to_dict(settings), new_run
+        archive, [s.describe() for s in source_list], settings_to_dict(settings), new_run, scale
     )
     report.render(Console())
 
 
+def scaled_layout(archive: Path, scale: ScaleOut):  # type: ignore[no-untyped-def]
+    """The archive with its backends, and the Dask shards to use (0: no Dask)."""
+    from flows.scaleout import ScaleOutError, dask_shards
+
+    try:
+        layout = scale.layout(archive)
+        shards = dask_shards(scale.dask) if scale.dask else 0
+    except ScaleOutError as exc:
+        raise fail(str(exc)) from None
+    return layout, shards
+
+
 def run_crawl(
-    archive: Path, sources: list[dict[str, object]], settings: dict[str, object], new_run: bool
+    archive: Path,
+    sources: list[dict[str, object]],
+    settings: dict[str, object],
+    new_run: bool,
+    scale: ScaleOut | None = None,
 ):  # type: ignore[no-untyped-def]
     """Run the crawl flow in this process with a progress bar; returns the report."""
-    from archive.layout import ArchiveLayout, ArchiveLock, ArchiveLocked
+    from archive.layout import ArchiveLock, ArchiveLocked
 
-    layout = ArchiveLayout(archive)
+    layout, shards = scaled_layout(archive, scale or ScaleOut())
     try:
         ArchiveLock(layout).acquire().release()  # fail fast, before Prefect starts
     except ArchiveLocked as exc:
@@ -151,13 +205,18 @@ def run_crawl(
     from flows.crawl import crawl_flow
     from flows.progress import CrawlProgress
     from flows.report import CrawlReport
+    from flows.runner import on_dask
 
     console = Console()
     max_pages = int(settings.get("limits", {}).get("max_pages", 1000))  # type: ignore[union-attr]
     try:
-        with CrawlProgress(layout.catalog, console, max_pages):
-            result = crawl_flow(
-                archive=str(archive), sources=sources, settings=settings, new_run=new_run
+        with CrawlProgress(layout, console, max_pages):
+            result = on_dask(crawl_flow, (scale or ScaleOut()).dask)(
+                archive=str(archive),
+                sources=sources,
+                settings=settings,
+                new_run=new_run,
+                shards=shards,
             )
     except ArchiveLocked as exc:
         raise fail(str(exc)) from None
@@ -255,26 +314,33 @@ def reingest(
         typer.Option("--warc", help="Only captures in this WARC file (repeatable)."),
     ] = None,
     archive: ArchiveOpt = Path("archive"),
+    dask: DaskOpt = None,
+    catalog: CatalogOpt = None,
+    storage: StorageOpt = None,
+    s3_endpoint: EndpointOpt = None,
 ) -> None:
     """Rebuild documents, profiles, clusters and the index from WARC (nothing is fetched)."""
-    from archive.layout import ArchiveLayout, ArchiveLock, ArchiveLocked
+    from archive.layout import ArchiveLock, ArchiveLocked
 
+    scale = ScaleOut(dask, catalog, storage, s3_endpoint)
+    layout, shards = scaled_layout(archive, scale)
     open_archive(archive).close()
-    layout = ArchiveLayout(archive)
     try:
         ArchiveLock(layout).acquire().release()
     except ArchiveLocked as exc:
         raise fail(str(exc)) from None
     prefect_offline_env()
     from flows.reingest import ReingestReport, reingest_flow
+    from flows.runner import on_dask
 
     console = Console()
     with console.status("re-ingesting from WARC…"):
-        result = reingest_flow(
+        result = on_dask(reingest_flow, dask)(
             archive=str(archive),
             since=since,
             site=site,
             warc_files=[Path(w).name for w in warc or []],
+            parallel=shards > 0,
         )
     report = ReingestReport(**result)  # type: ignore[arg-type]
     console.print(report.to_markdown())
@@ -316,16 +382,15 @@ def serve(
 
 def open_archive(archive: Path):  # type: ignore[no-untyped-def]
     """The catalog of an existing archive, read-only; a clear error if there is none."""
-    from archive.catalog import Catalog
     from archive.layout import ArchiveLayout
 
-    layout = ArchiveLayout(archive)
+    layout = ArchiveLayout.load(archive)  # with the backends recorded there
     if not layout.exists():
         raise fail(
             f"no archive at {archive}/ (no catalog.sqlite); crawl first, or point --archive "
             "(or WARCFLOW_ARCHIVE) at an archive folder"
         )
-    return Catalog.open(layout.catalog, readonly=True)
+    return layout.open_catalog(readonly=True)
 
 
 @app.command()
@@ -495,7 +560,7 @@ def export(
         assert output is not None
         try:
             summary = write_wacz(
-                ArchiveLayout(archive),
+                ArchiveLayout.load(archive),  # WARC and CDXJ wherever they are stored
                 catalog,
                 output,
                 site=site,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.clusters import ClusterConfig
-from archive.layout import ArchiveLayout
+from archive.layout import ArchiveLayout, as_layout
 from archive.search import SearchIndex
 from extractors.fingerprint import Fingerprinter
 from extractors.language import weighted_length
@@ -15,9 +13,9 @@ from extractors.language import weighted_length
 FINGERPRINT_BATCH = 500
 
 
-def cluster_fn(archive: str) -> dict[str, int]:
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+def cluster_fn(archive: ArchiveLayout | str) -> dict[str, int]:
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     try:
         return cluster_and_index(catalog, LIVE)
     finally:

@@ -12,22 +12,23 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from archive.catalog import Catalog
-from archive.layout import ArchiveLayout, ArchiveLock
+from archive.layout import ArchiveLock, as_layout
 from crawler.settings import settings_from_dict
 from crawler.sources import Source, load_sources
 from flows.cluster import cluster_fn
 from flows.crawl_steps import (
+    CrawlSteps,
     crawl_batch_fn,
     crawl_run,
+    crawl_run_sharded,
     finish_run,
     prepare_run,
     run_sources,
 )
 from flows.process import finalise_fn, process_batch_fn
 
-crawl_batch = task(name="crawl-batch", cache_policy=NO_CACHE)(crawl_batch_fn)
-process_batch = task(name="process-batch", cache_policy=NO_CACHE)(process_batch_fn)
+crawl_batch = task(name="crawl-batch", cache_policy=NO_CACHE, retries=2)(crawl_batch_fn)
+process_batch = task(name="process-batch", cache_policy=NO_CACHE, retries=2)(process_batch_fn)
 finalise = task(name="finalise-documents", cache_policy=NO_CACHE)(finalise_fn)
 cluster_documents = task(name="cluster-documents", cache_policy=NO_CACHE)(cluster_fn)
 
@@ -39,9 +40,13 @@ def crawl_flow(
     sources_file: str | None = None,
     settings: dict[str, object] | None = None,
     new_run: bool = False,
+    shards: int = 0,
 ) -> dict[str, object]:
-    """Crawl sources into the archive (resuming an interrupted run), then report."""
-    layout = ArchiveLayout(Path(archive)).ensure()
+    """Crawl sources into the archive (resuming an interrupted run), then report.
+
+    With `shards` > 0 (on a Dask task runner: `flows.runner.on_dask`), hosts are split
+    into that many shards crawled at once, each by one task."""
+    layout = as_layout(archive).ensure()
     crawl_settings = settings_from_dict(settings or {})
     if sources_file:
         source_list = load_sources(Path(sources_file))
@@ -51,20 +56,26 @@ def crawl_flow(
             for s in (sources or [])
         ]
     with ArchiveLock(layout):
-        catalog = Catalog.open(layout.catalog)
+        catalog = layout.open_catalog()
         try:
             started = time.monotonic()
             plan = prepare_run(layout, catalog, source_list, crawl_settings, new_run)
             _, run_settings = run_sources(catalog, plan.run_id)
-            fetched = crawl_run(
-                str(layout.root),
-                plan.run_id,
-                run_settings.batch_pages,
-                crawl_batch,
-                process_batch,
-                finalise,
-                cluster_documents,
-            )
+            if shards > 0:
+                steps = CrawlSteps(crawl_batch, process_batch, finalise, cluster_documents)
+                fetched = crawl_run_sharded(
+                    layout, plan.run_id, run_settings.batch_pages, shards, steps
+                )
+            else:
+                fetched = crawl_run(
+                    layout,
+                    plan.run_id,
+                    run_settings.batch_pages,
+                    crawl_batch,
+                    process_batch,
+                    finalise,
+                    cluster_documents,
+                )
             report = finish_run(
                 layout, catalog, plan, run_settings, time.monotonic() - started, fetched
             )

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from archive.catalog import Catalog
-from archive.layout import ArchiveLayout
+from archive.layout import ArchiveLayout, as_layout
 from archive.warcstore import WarcStore
 from crawler.engine import Crawler, seed_urls
 from crawler.settings import CrawlSettings, settings_from_dict, settings_to_dict
@@ -22,6 +21,7 @@ from crawler.sources import Source
 from flows.cluster import cluster_fn
 from flows.process import PROCESS_BATCH, finalise_fn, process_batch_fn
 from flows.report import CrawlReport, build_report
+from flows.runner import run_all
 from flows.version import software_version
 
 
@@ -82,18 +82,27 @@ def run_sources(catalog: Catalog, run_id: int) -> tuple[list[Source], CrawlSetti
     return sources, settings_from_dict(run.settings)
 
 
-def crawl_batch_fn(archive: str, run_id: int, budget: int) -> dict[str, object]:
-    """Fetch up to `budget` URLs of the run; returns counts (plain data)."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+def crawl_batch_fn(
+    archive: ArchiveLayout | str, run_id: int, budget: int, hosts: list[str] | None = None
+) -> dict[str, object]:
+    """Fetch up to `budget` URLs of the run; returns counts (plain data).
+
+    With `hosts`, a shard of a distributed crawl: only these hosts, which no other task
+    fetches meanwhile, so politeness holds across the cluster. URLs of theirs still in
+    flight were claimed by an attempt that died (its captures never recorded): they are
+    fetched again."""
+    layout = as_layout(archive)  # with its recorded backends
+    catalog = layout.open_catalog()
     try:
+        if hosts is not None:
+            catalog.requeue_in_flight(run_id, hosts)
         sources, settings = run_sources(catalog, run_id)
         store = warc_store(layout, catalog, settings)
-        crawler = Crawler(catalog, store, settings, sources, run_id)
+        crawler = Crawler(catalog, store, settings, sources, run_id, hosts=hosts)
         try:
             stats = asyncio.run(crawler.run(budget))
         finally:
-            store.detach()
+            store.end_batch()  # local: keep the file for the next batch; remote: publish
         return {
             "fetched": stats.fetched,
             "claimed": crawler.claimed,
@@ -105,7 +114,7 @@ def crawl_batch_fn(archive: str, run_id: int, budget: int) -> dict[str, object]:
 
 
 def crawl_run(
-    archive: str,
+    archive: ArchiveLayout | str,
     run_id: int,
     batch_pages: int,
     run_batch: Callable[..., dict[str, Any]] = crawl_batch_fn,
@@ -125,6 +134,57 @@ def crawl_run(
             break
     run_finalise(archive)
     run_cluster(archive)
+    return fetched
+
+
+@dataclass(frozen=True)
+class CrawlSteps:
+    """The steps of a crawl: plain functions by default; the flow passes its tasks."""
+
+    crawl: Callable[..., dict[str, Any]] = crawl_batch_fn
+    process: Callable[..., dict[str, Any]] = process_batch_fn
+    finalise: Callable[..., dict[str, Any]] = finalise_fn
+    cluster: Callable[..., dict[str, Any]] = cluster_fn
+
+
+def shard_hosts(queued: dict[str, int], shards: int) -> list[list[str]]:
+    """Hosts in at most `shards` groups of about equal queued work (largest first)."""
+    groups: list[list[str]] = [[] for _ in range(max(1, min(shards, len(queued))))]
+    loads = [0] * len(groups)
+    for host, count in sorted(queued.items(), key=lambda kv: (-kv[1], kv[0])):
+        least = loads.index(min(loads))
+        groups[least].append(host)
+        loads[least] += count
+    return [g for g in groups if g]
+
+
+def crawl_run_sharded(
+    layout: ArchiveLayout, run_id: int, batch_pages: int, shards: int, steps: CrawlSteps
+) -> int:
+    """A distributed crawl: rounds of host shards crawled at once (one task each, on the
+    Dask workers), then their captures processed at once, shard by shard; finally
+    documents are finalised and clustered in one step each. Returns HTTP exchanges."""
+    fetched = 0
+    while True:
+        catalog = layout.open_catalog()
+        try:
+            queued = catalog.queued_hosts(run_id)
+        finally:
+            catalog.close()
+        groups = shard_hosts(queued, shards)
+        if not groups:
+            break
+        results = run_all(steps.crawl, [(layout, run_id, batch_pages, g) for g in groups], True)
+        fetched += sum(int(r["fetched"]) for r in results)
+        while True:
+            calls = [(layout, PROCESS_BATCH, run_id, g) for g in groups]
+            done = run_all(steps.process, calls, True)
+            if all(int(r["captures"]) < PROCESS_BATCH for r in done):
+                break
+        if sum(int(r["claimed"]) for r in results) == 0:
+            break  # the page budget is spent (or every queued URL is out of reach)
+    steps.finalise(layout)
+    steps.cluster(layout)
     return fetched
 
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.documents import DocumentStore, PendingCapture, rules_digest
-from archive.layout import ArchiveLayout
-from archive.warc import read_raw_payload_at
+from archive.layout import ArchiveLayout, as_layout
+from archive.storage import Storage
+from archive.warc import WrittenRecord, read_raw_payload_at
 from archive.warcstore import WarcStore
 from crawler.settings import settings_from_dict
 from extractors.clean import SiteRules
+from extractors.fingerprint import Fingerprinter
+from extractors.language import weighted_length
 from extractors.model import Capture, Document
 from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
 from extractors.profiles import article_key, candidates, copy_key
@@ -30,10 +32,13 @@ from flows.version import software_version
 PROCESS_BATCH = 200
 
 
-def load_capture(layout: ArchiveLayout, pending: PendingCapture) -> Capture:
-    _, http_headers, body = read_raw_payload_at(
-        layout.warc_dir / pending.warc_file, pending.warc_offset
-    )
+def load_capture(
+    layout: ArchiveLayout, pending: PendingCapture, storage: Storage | None = None
+) -> Capture:
+    """The raw response at `warc_offset`, read from wherever the file is (object storage:
+    this record only, by ranged reads). Pass `storage` to reuse one client for a batch."""
+    with (storage or layout.storage()).open("warc", pending.warc_file) as f:
+        _, http_headers, body = read_raw_payload_at(f, pending.warc_offset)
     headers = {k.lower(): v for k, v in http_headers}
     return Capture(
         url=pending.url,
@@ -58,13 +63,17 @@ def text_store(layout: ArchiveLayout, catalog: Catalog, pipeline: Pipeline) -> W
 
 
 def process_batch_fn(
-    archive: str, limit: int = PROCESS_BATCH, run_id: int | None = None
+    archive: ArchiveLayout | str,
+    limit: int = PROCESS_BATCH,
+    run_id: int | None = None,
+    hosts: list[str] | None = None,
 ) -> dict[str, object]:
-    """Extract up to `limit` unprocessed captures of a run; returns counts (plain data)."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+    """Extract up to `limit` unprocessed captures of a run (of these hosts: a shard of a
+    distributed crawl, so that one site's profile learns in one task); returns counts."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     try:
-        pending = DocumentStore(catalog).pending_captures(limit, run_id)
+        pending = DocumentStore(catalog).pending_captures(limit, run_id, hosts)
         run = catalog.get_run(run_id) if run_id is not None else None
         max_decoded = (
             settings_from_dict(run.settings).fetch.max_decoded_bytes if run else MAX_DECODED_BYTES
@@ -82,17 +91,21 @@ def extract_and_store(
     tables: Tables,
     max_decoded_bytes: int = MAX_DECODED_BYTES,
     doc_ids: dict[int, int] | None = None,
+    learn: bool = True,
 ) -> dict[str, int]:
-    """Extract captures (time-bounded), let site profiles learn, clean, save documents.
+    """Extract captures (time-bounded), let site profiles learn, clean, fingerprint, save.
 
-    `doc_ids` maps capture ids to the document ids they must keep (re-ingest)."""
+    `doc_ids` maps capture ids to the document ids they must keep (re-ingest). Without
+    `learn`, documents are saved as extracted, for `reclean_documents` to clean once the
+    site profiles are complete (re-ingest learns them from every document at once)."""
     pipeline = Pipeline(max_decoded_bytes=max_decoded_bytes)
     docs = DocumentStore(catalog, tables)
     extracted: list[tuple[PendingCapture, Document]] = []
+    storage = layout.storage()
     with BoundedExtractor(max_decoded_bytes=max_decoded_bytes) as extractor:
         for item in pending:
             try:
-                capture = load_capture(layout, item)
+                capture = load_capture(layout, item, storage)
             except Exception as exc:  # an unreadable record is an outcome, not a crash
                 doc = Document(url=item.url, outcome="unreadable", reason=str(exc))
             else:
@@ -100,6 +113,13 @@ def extract_and_store(
             doc.extractor_version = pipeline.version
             extracted.append((item, doc))
     outcomes: dict[str, int] = {}
+    if not learn:
+        with catalog.transaction():
+            for item, doc in extracted:
+                docs.save(item, doc, None, (doc_ids or {}).get(item.capture_id))
+                outcomes[doc.outcome] = outcomes.get(doc.outcome, 0) + 1
+        return outcomes
+    signer = Signer(catalog, tables)
     with catalog.transaction():
         for _, doc in extracted:
             if doc.outcome == "ok":
@@ -116,15 +136,33 @@ def extract_and_store(
                 rules[doc.site] = docs.site_rules(doc.site, pipeline.profile_config)
             site_rules = rules[doc.site]
             final = pipeline.finish(doc, site_rules)
-            docs.save(item, final, rules_digest(site_rules), (doc_ids or {}).get(item.capture_id))
+            doc_id = docs.save(
+                item, final, rules_digest(site_rules), (doc_ids or {}).get(item.capture_id)
+            )
+            signer.sign(doc_id, final)
             outcomes[final.outcome] = outcomes.get(final.outcome, 0) + 1
     return outcomes
 
 
-def finalise_fn(archive: str) -> dict[str, object]:
+class Signer:
+    """Fingerprints documents where they are cleaned (in the batch tasks, in parallel), so
+    the one clustering step only compares signatures."""
+
+    def __init__(self, catalog: Catalog, tables: Tables) -> None:
+        self.clusters = ClusterStore(catalog, tables)
+        self.fingerprinter = Fingerprinter()
+
+    def sign(self, doc_id: int, doc: Document) -> None:
+        if doc.outcome != "ok" or not doc.text:
+            return
+        fp = self.fingerprinter.fingerprint(doc.text)
+        self.clusters.save_fingerprint(doc_id, fp, weighted_length(doc.text))
+
+
+def finalise_fn(archive: ArchiveLayout | str) -> dict[str, object]:
     """Re-clean documents whose site profile changed; write missing text records."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     try:
         pipeline = Pipeline()
         recleaned = reclean_stale(catalog, pipeline, LIVE)
@@ -134,28 +172,53 @@ def finalise_fn(archive: str) -> dict[str, object]:
         catalog.close()
 
 
+RECLEAN_BATCH = 500
+
+
+def stale_document_ids(catalog: Catalog, pipeline: Pipeline, tables: Tables) -> list[int]:
+    """Documents cleaned with rules their site profile has since outgrown (or not yet)."""
+    docs = DocumentStore(catalog, tables)
+    ids: list[int] = []
+    for site in docs.sites():
+        ids += docs.stale_ids(site, rules_digest(docs.site_rules(site, pipeline.profile_config)))
+    return ids
+
+
 def reclean_stale(catalog: Catalog, pipeline: Pipeline, tables: Tables) -> int:
     """Clean again every document cleaned with rules its site profile has since outgrown."""
+    ids = stale_document_ids(catalog, pipeline, tables)
+    for start in range(0, len(ids), RECLEAN_BATCH):
+        reclean_documents(catalog, pipeline, tables, ids[start : start + RECLEAN_BATCH])
+    return len(ids)
+
+
+def reclean_documents(
+    catalog: Catalog, pipeline: Pipeline, tables: Tables, doc_ids: list[int]
+) -> int:
+    """Clean these documents with their site's current rules; fingerprint those whose
+    text changed. Independent per document, so batches of ids can run in parallel."""
     docs = DocumentStore(catalog, tables)
     clusters = ClusterStore(catalog, tables)
-    recleaned = 0
-    for site in docs.sites():
-        site_rules = docs.site_rules(site, pipeline.profile_config)
-        digest = rules_digest(site_rules)
-        stale = docs.stale_documents(site, digest)
-        with catalog.transaction():
-            for stored in stale:
-                doc = replace(stored.document, outcome="ok", reason=None)
-                final = pipeline.finish(doc, site_rules)
-                docs.update_clean(stored.id, final, digest)
-                if final.text != stored.document.text:
-                    catalog.conn.execute(
-                        f"UPDATE {tables.documents} SET text_record_id = NULL WHERE id = ?",
-                        (stored.id,),
-                    )
-                    clusters.forget(stored.id)
-                recleaned += 1
-    return recleaned
+    signer = Signer(catalog, tables)
+    rules: dict[str, tuple[SiteRules, str]] = {}
+    with catalog.transaction():
+        for stored in docs.get_many(doc_ids):
+            site = stored.document.site
+            if site not in rules:
+                site_rules = docs.site_rules(site, pipeline.profile_config)
+                rules[site] = (site_rules, rules_digest(site_rules))
+            site_rules, digest = rules[site]
+            doc = replace(stored.document, outcome="ok", reason=None)
+            final = pipeline.finish(doc, site_rules)
+            docs.update_clean(stored.id, final, digest)
+            if final.text != stored.document.text:
+                catalog.conn.execute(
+                    f"UPDATE {tables.documents} SET text_record_id = NULL WHERE id = ?",
+                    (stored.id,),
+                )
+                clusters.forget(stored.id)
+                signer.sign(stored.id, final)
+    return len(doc_ids)
 
 
 def write_text_records(
@@ -179,6 +242,10 @@ def write_text_records(
                 conversion_headers(doc),
             )
             placed.append((stored.id, rec))
+        if store.remote:  # a file per batch, published before the documents point into it
+            store.publish(lambda _, placed=placed: _set_text_records(docs, placed))
+            written += len(placed)
+            continue
         name, size = store.committed(records=len(placed))
         with catalog.transaction():
             for doc_id, rec in placed:
@@ -188,6 +255,12 @@ def write_text_records(
         store.rotate_if_full()
     store.close()
     return written
+
+
+def _set_text_records(docs: DocumentStore, placed: list[tuple[int, WrittenRecord]]) -> None:
+    """Inside the transaction that records the published text file (object storage)."""
+    for doc_id, rec in placed:
+        docs.set_text_record(doc_id, rec.warc_file, rec.offset, rec.record_id)
 
 
 ISO_639_3 = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -16,12 +15,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from archive.layout import ArchiveLayout
+
 
 class CrawlProgress:
     """Shows URLs finished out of URLs known for the newest running run."""
 
-    def __init__(self, catalog_path: Path, console: Console, max_pages: int, interval: float = 0.3):
-        self.catalog_path = catalog_path
+    def __init__(
+        self, layout: ArchiveLayout, console: Console, max_pages: int, interval: float = 0.3
+    ):
+        self.layout = layout
         self.console = console
         self.max_pages = max_pages
         self.interval = interval
@@ -55,11 +58,16 @@ class CrawlProgress:
         while not self._stop.wait(self.interval):
             self._poll()
 
+    def _connect(self):  # type: ignore[no-untyped-def]
+        if self.layout.catalog_url:
+            return self.layout.open_catalog(readonly=True).conn
+        return sqlite3.connect(f"file:{self.layout.catalog}?mode=ro", uri=True, timeout=1)
+
     def _poll(self) -> None:
-        if not self.catalog_path.exists():
+        if not self.layout.exists():
             return
         try:
-            conn = sqlite3.connect(f"file:{self.catalog_path}?mode=ro", uri=True, timeout=1)
+            conn = self._connect()
             try:
                 if self._run_id is None:
                     row = conn.execute(
@@ -81,8 +89,8 @@ class CrawlProgress:
                 ).fetchone()[0]
             finally:
                 conn.close()
-        except sqlite3.Error:
-            return  # the catalog is being created or migrated; try again next tick
+        except Exception:  # sqlite3.Error, psycopg.Error: being created or migrated
+            return  # try again next tick
         finished = counts.get("done", 0) + counts.get("failed", 0)
         total = min(self.max_pages, finished + counts.get("queued", 0) + counts.get("in_flight", 0))
         self._progress.update(

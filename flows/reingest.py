@@ -2,17 +2,28 @@
 WARC files with the current extractors, fetching nothing.
 
 The new version is built in shadow tables while search keeps serving the live ones, and
-swapped in at once when complete. Batches of records are Prefect tasks (a failed batch
-is retried, not the run); a killed re-ingest resumes where it stopped; running it twice
-changes nothing the second time. It reports the documents whose text, language or
-cluster changed.
+swapped in at once when complete. A killed re-ingest resumes where it stopped; running
+it twice changes nothing the second time. It reports the documents whose text, language
+or cluster changed.
+
+The work is a map, a reduce and a map again, so that the expensive parts run in
+parallel when a Dask cluster is given (`--dask`), and one after another otherwise:
+1. extract: batches of captures, each read from the WARC by offset and extracted
+   (parallel; a failed batch is retried, not the run);
+2. profiles: each site's profile learned from all its documents (one step);
+3. clean: batches of documents cleaned with their site's rules and fingerprinted
+   (parallel);
+4. finish: text records, clusters (one step that sees every signature), the search
+   index, the comparison with the live version, and the swap.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from datetime import datetime
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -20,12 +31,19 @@ from prefect.cache_policies import NO_CACHE
 
 from archive.catalog import LIVE, Catalog
 from archive.documents import DocumentStore, PendingCapture
-from archive.layout import ArchiveLayout, ArchiveLock
+from archive.layout import ArchiveLayout, ArchiveLock, as_layout
 from archive.shadow import SHADOW, Scope, finish, start_or_resume, swap_in
 from extractors.fingerprint import Fingerprinter
 from extractors.pipeline import Pipeline
 from flows.cluster import cluster_and_index
-from flows.process import extract_and_store, reclean_stale, write_text_records
+from flows.process import (
+    RECLEAN_BATCH,
+    extract_and_store,
+    reclean_documents,
+    stale_document_ids,
+    write_text_records,
+)
+from flows.runner import run_all
 
 REINGEST_BATCH = 200
 
@@ -69,26 +87,28 @@ class ReingestReport:
         return "\n".join(lines) + "\n"
 
 
-def pending_in_scope(catalog: Catalog, scope: Scope, limit: int) -> list[PendingCapture]:
+_PENDING_COLUMNS = "c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
+
+
+def _pending(row: Any) -> PendingCapture:
+    return PendingCapture(
+        row[0], row[1], row[2], row[3], row[4], row[5], datetime.fromisoformat(row[6])
+    )
+
+
+def pending_in_scope(catalog: Catalog, scope: Scope) -> list[tuple[int, int]]:
+    """(capture id, document id) of every capture in scope not re-extracted yet.
+
+    Document ids survive a re-ingest: a capture keeps its document's id, and a capture
+    without one gets a fresh id here, once, so that batches can run in any order."""
     where, args = scope.where()
     rows = catalog.conn.execute(
-        "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
-        f" FROM captures c LEFT JOIN {SHADOW.documents} d ON d.capture_id = c.id"
+        f"SELECT c.id, l.id FROM captures c LEFT JOIN {SHADOW.documents} d"
+        f" ON d.capture_id = c.id LEFT JOIN {LIVE.documents} l ON l.capture_id = c.id"
         " WHERE d.id IS NULL AND c.record_type = 'response' AND c.status BETWEEN 200 AND 299"
-        f" AND c.url NOT LIKE '%/robots.txt'{where} ORDER BY c.id LIMIT ?",
-        (*args, limit),
+        f" AND c.url NOT LIKE '%/robots.txt'{where} ORDER BY c.id",
+        args,
     ).fetchall()
-    from datetime import datetime
-
-    return [
-        PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
-        for r in rows
-    ]
-
-
-def keep_document_ids(catalog: Catalog, pending: list[PendingCapture]) -> dict[int, int]:
-    """Document ids survive a re-ingest: a capture keeps its id, a new one gets a fresh id."""
-    ids: dict[int, int] = {}
     top = (
         catalog.conn.execute(
             f"SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM {LIVE.documents}"
@@ -96,34 +116,50 @@ def keep_document_ids(catalog: Catalog, pending: list[PendingCapture]) -> dict[i
         ).fetchone()[0]
         or 0
     )
-    for item in pending:
-        row = catalog.conn.execute(
-            f"SELECT id FROM {LIVE.documents} WHERE capture_id = ?", (item.capture_id,)
-        ).fetchone()
-        if row is not None:
-            ids[item.capture_id] = row[0]
-        else:
+    pairs = []
+    for capture_id, doc_id in rows:
+        if doc_id is None:
             top += 1
-            ids[item.capture_id] = top
-    return ids
+            doc_id = top
+        pairs.append((capture_id, doc_id))
+    return pairs
 
 
-def reingest_batch_fn(archive: str, reingest_id: int, limit: int = REINGEST_BATCH) -> int:
-    """Re-extract up to `limit` captures of the re-ingest into the shadow tables."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+def captures_by_id(catalog: Catalog, ids: list[int]) -> list[PendingCapture]:
+    rows = catalog.conn.execute(
+        f"SELECT {_PENDING_COLUMNS} FROM captures c WHERE c.id IN ({','.join('?' * len(ids))})"
+        " ORDER BY c.id",
+        ids,
+    ).fetchall()
+    return [_pending(r) for r in rows]
+
+
+def reingest_batch_fn(
+    archive: ArchiveLayout | str, reingest_id: int, batch: list[tuple[int, int]]
+) -> int:
+    """Re-extract these (capture id, document id) pairs into the shadow documents; they
+    are cleaned later, once every site profile is complete."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     try:
-        (scope_json,) = catalog.conn.execute(
-            "SELECT scope FROM reingests WHERE id = ?", (reingest_id,)
-        ).fetchone()
-        pending = pending_in_scope(catalog, Scope.from_json(scope_json), limit)
+        doc_ids = dict(batch)
+        pending = [
+            p
+            for p in captures_by_id(catalog, list(doc_ids))
+            if not _in_shadow(catalog, p.capture_id)  # a retried batch skips what it did
+        ]
         if pending:
-            extract_and_store(
-                layout, catalog, pending, SHADOW, doc_ids=keep_document_ids(catalog, pending)
-            )
+            extract_and_store(layout, catalog, pending, SHADOW, doc_ids=doc_ids, learn=False)
         return len(pending)
     finally:
         catalog.close()
+
+
+def _in_shadow(catalog: Catalog, capture_id: int) -> bool:
+    row = catalog.conn.execute(
+        f"SELECT 1 FROM {SHADOW.documents} WHERE capture_id = ?", (capture_id,)
+    ).fetchone()
+    return row is not None
 
 
 def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None:
@@ -142,6 +178,8 @@ def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None
     ]
     others = f" WHERE site NOT IN ({','.join('?' * len(sites))})" if sites else ""
     with catalog.transaction():
+        for table in (SHADOW.profile_articles, SHADOW.profile_counts):
+            catalog.conn.execute(f"DELETE FROM {table}")  # a resumed re-ingest starts over
         catalog.conn.execute(
             f"INSERT INTO {SHADOW.profile_articles} SELECT * FROM {LIVE.profile_articles}{others}",
             sites,
@@ -208,19 +246,57 @@ def compare(catalog: Catalog, report: ReingestReport) -> None:
     ]
 
 
-def reingest_finish_fn(archive: str, reingest_id: int, resumed: bool) -> dict[str, object]:
-    """Profiles, cleaning, text records, clusters and index in the shadow; then the swap."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+def _scope(catalog: Catalog, reingest_id: int) -> Scope:
+    (scope_json,) = catalog.conn.execute(
+        "SELECT scope FROM reingests WHERE id = ?", (reingest_id,)
+    ).fetchone()
+    return Scope.from_json(scope_json)
+
+
+def reingest_plan_fn(archive: ArchiveLayout | str, reingest_id: int) -> list[list[tuple[int, int]]]:
+    """The extraction batches still to do (plain data, for the tasks)."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
+    try:
+        pairs = pending_in_scope(catalog, _scope(catalog, reingest_id))
+    finally:
+        catalog.close()
+    return [pairs[i : i + REINGEST_BATCH] for i in range(0, len(pairs), REINGEST_BATCH)]
+
+
+def reingest_profiles_fn(archive: ArchiveLayout | str, reingest_id: int) -> list[list[int]]:
+    """Learn the site profiles again; returns the batches of documents to clean."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
+    try:
+        pipeline = Pipeline()
+        rebuild_profiles(catalog, pipeline, _scope(catalog, reingest_id))
+        ids = stale_document_ids(catalog, pipeline, SHADOW)
+    finally:
+        catalog.close()
+    return [ids[i : i + RECLEAN_BATCH] for i in range(0, len(ids), RECLEAN_BATCH)]
+
+
+def reingest_clean_fn(archive: ArchiveLayout | str, doc_ids: list[int]) -> int:
+    """Clean and fingerprint a batch of shadow documents with their site's rules."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
+    try:
+        return reclean_documents(catalog, Pipeline(), SHADOW, doc_ids)
+    finally:
+        catalog.close()
+
+
+def reingest_finish_fn(
+    archive: ArchiveLayout | str, reingest_id: int, resumed: bool
+) -> dict[str, object]:
+    """Text records, clusters and index in the shadow; the comparison; then the swap."""
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     started = time.monotonic()
     try:
-        (scope_json,) = catalog.conn.execute(
-            "SELECT scope FROM reingests WHERE id = ?", (reingest_id,)
-        ).fetchone()
-        scope = Scope.from_json(scope_json)
+        scope = _scope(catalog, reingest_id)
         pipeline = Pipeline()
-        rebuild_profiles(catalog, pipeline, scope)
-        reclean_stale(catalog, pipeline, SHADOW)
         carry_over(catalog)
         write_text_records(layout, catalog, pipeline, SHADOW)
         cluster_and_index(catalog, SHADOW)
@@ -240,23 +316,46 @@ def reingest_finish_fn(archive: str, reingest_id: int, resumed: bool) -> dict[st
         catalog.close()
 
 
+@dataclass(frozen=True)
+class ReingestSteps:
+    """The steps of a re-ingest: plain functions by default; the flow passes its tasks."""
+
+    plan: Callable[..., list[list[tuple[int, int]]]] = reingest_plan_fn
+    extract: Callable[..., int] = reingest_batch_fn
+    profiles: Callable[..., list[list[int]]] = reingest_profiles_fn
+    clean: Callable[..., int] = reingest_clean_fn
+    finish: Callable[..., dict[str, object]] = reingest_finish_fn
+
+
+reingest_plan = task(name="reingest-plan", cache_policy=NO_CACHE)(reingest_plan_fn)
 reingest_batch = task(name="reingest-batch", cache_policy=NO_CACHE, retries=2)(reingest_batch_fn)
+reingest_profiles = task(name="reingest-profiles", cache_policy=NO_CACHE)(reingest_profiles_fn)
+reingest_clean = task(name="reingest-clean", cache_policy=NO_CACHE, retries=2)(reingest_clean_fn)
 reingest_finish = task(name="reingest-finish", cache_policy=NO_CACHE)(reingest_finish_fn)
+TASKS = ReingestSteps(
+    reingest_plan, reingest_batch, reingest_profiles, reingest_clean, reingest_finish
+)
 
 
 def run_reingest(
-    archive: str, scope: Scope, batch=reingest_batch_fn, finish_step=reingest_finish_fn
-):  # type: ignore[no-untyped-def]
-    """The whole re-ingest with plain functions (the flow passes its tasks)."""
-    layout = ArchiveLayout(Path(archive))
-    catalog = Catalog.open(layout.catalog)
+    archive: ArchiveLayout | str,
+    scope: Scope,
+    steps: ReingestSteps | None = None,
+    parallel: bool = False,
+) -> dict[str, object]:
+    """The whole re-ingest; `parallel` submits the batches at once (to Dask workers)."""
+    steps = steps or ReingestSteps()
+    layout = as_layout(archive)
+    catalog = layout.open_catalog()
     try:
         reingest_id, scope, resumed = start_or_resume(catalog, scope)
     finally:
         catalog.close()
-    while batch(archive, reingest_id, REINGEST_BATCH) == REINGEST_BATCH:
-        pass
-    return finish_step(archive, reingest_id, resumed)
+    batches = steps.plan(layout, reingest_id)
+    run_all(steps.extract, [(layout, reingest_id, b) for b in batches], parallel)
+    to_clean = steps.profiles(layout, reingest_id)
+    run_all(steps.clean, [(layout, ids) for ids in to_clean], parallel)
+    return steps.finish(layout, reingest_id, resumed)
 
 
 @flow(name="reingest", log_prints=True)
@@ -265,12 +364,16 @@ def reingest_flow(
     since: str | None = None,
     site: str | None = None,
     warc_files: list[str] | None = None,
+    parallel: bool = False,
 ) -> dict[str, object]:
-    """Rebuild what is derived from WARC with the current extractors (nothing is fetched)."""
-    layout = ArchiveLayout(Path(archive))
+    """Rebuild what is derived from WARC with the current extractors (nothing is fetched).
+
+    Run it with a DaskTaskRunner (`flows.runner.on_dask`) to spread the batches over a
+    cluster; `parallel` then submits them all at once."""
+    layout = as_layout(archive)
     with ArchiveLock(layout):
         result = run_reingest(
-            archive, Scope(since, site, tuple(warc_files or ())), reingest_batch, reingest_finish
+            layout, Scope(since, site, tuple(warc_files or ())), TASKS, parallel=parallel
         )
     report = ReingestReport(**{k: v for k, v in result.items()})  # type: ignore[arg-type]
     create_markdown_artifact(key="reingest-report", markdown=report.to_markdown())

@@ -109,7 +109,8 @@ def _percent(value: float) -> str:
 
 def create_app(archive: Path, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> FastAPI:
     """The web app over the archive folder `archive` (catalog.sqlite, warc/)."""
-    layout = ArchiveLayout(Path(archive))
+    layout = ArchiveLayout.load(Path(archive))  # with its recorded backends (object storage)
+    storage = layout.storage()  # one client for the app's requests
     templates = Environment(
         loader=DictLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
@@ -244,10 +245,12 @@ def create_app(archive: Path, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> F
             or path.resolve().parent != layout.warc_dir.resolve()
         ):
             raise HTTPException(404, f"document {doc_id} has no archived capture")
-        if not path.is_file():
-            raise HTTPException(404, f"WARC file {name} is missing from {layout.warc_dir}/")
+        if not storage.exists("warc", name):
+            where = storage.describe("warc", name).removesuffix(name)
+            raise HTTPException(404, f"WARC file {name} is missing from {where}")
         try:
-            _, body = read_record_at(path, stored.warc_offset)
+            with storage.open("warc", name) as f:  # remote: this record only (ranged reads)
+                _, body = read_record_at(f, stored.warc_offset)
         except Exception as exc:
             raise HTTPException(500, f"could not read {name} at {stored.warc_offset}") from exc
         text = _decode(body, stored.document.charset)

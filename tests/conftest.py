@@ -26,6 +26,8 @@ os.environ.update(
     }
 )
 
+from services import DaskCluster, PostgresServer, PrefectServer, S3Server
+
 from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
 from crawler.settings import (
@@ -93,3 +95,42 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         settings = fast_settings(limits=CrawlLimits(max_pages=500, max_depth=4))
         crawl(layout, sources, settings).catalog.close()
     return root
+
+
+# Real services on 127.0.0.1 (tests/services.py), started once per session on first use.
+TESTS_DIR = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_server(postgres_server: PostgresServer) -> Iterator[PrefectServer]:
+    """A Prefect API on the PostgreSQL fixture (it copes with concurrent Dask workers)."""
+    postgres_server.create_database("prefect")
+    url = postgres_server.dsn("prefect", scheme="postgresql+asyncpg")
+    with PrefectServer(database_url=url) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(prefect_server: PrefectServer, s3_server: S3Server) -> Iterator[DaskCluster]:
+    """Two worker processes that record into `prefect_server` and can reach `s3_server`;
+    test modules are importable on them (tasks are pickled by reference)."""
+    paths = [str(TESTS_DIR), str(TESTS_DIR.parent), os.environ.get("PYTHONPATH", "")]
+    env = {
+        **prefect_server.client_env(),
+        **s3_server.env(),
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+    }
+    with DaskCluster(workers=2, env=env) as cluster:
+        yield cluster

@@ -12,7 +12,7 @@ from archive.layout import ArchiveLayout
 from archive.search import SearchIndex
 from archive.shadow import Scope
 from flows import reingest as reingest_module
-from flows.reingest import reingest_batch_fn, reingest_finish_fn, run_reingest
+from flows.reingest import ReingestSteps, reingest_batch_fn, run_reingest
 
 
 @pytest.fixture
@@ -70,14 +70,14 @@ def test_killed_reingest_resumes_and_readers_keep_the_old_version(
     monkeypatch.setattr(reingest_module, "REINGEST_BATCH", 5)
     calls = {"n": 0}
 
-    def crashing_batch(archive_path: str, reingest_id: int, limit: int) -> int:
+    def crashing_batch(layout: ArchiveLayout, reingest_id: int, batch: list) -> int:  # type: ignore[type-arg]
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt("killed")  # as if the process died mid-run
-        return reingest_batch_fn(archive_path, reingest_id, limit)
+        return reingest_batch_fn(layout, reingest_id, batch)
 
     with pytest.raises(KeyboardInterrupt):
-        run_reingest(str(archive), Scope(), crashing_batch, reingest_finish_fn)
+        run_reingest(str(archive), Scope(), ReingestSteps(extract=crashing_batch))
     # readers still see the old version, search included
     assert query(archive, "SELECT text FROM documents WHERE id = 1") == [("stale text",)]
     assert query(archive, "SELECT COUNT(*) FROM documents_next")[0][0] == 10
