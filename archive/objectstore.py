@@ -164,7 +164,7 @@ class ObjectStorage:
         except Exception as exc:
             raise PublishError(
                 f"could not upload {local} to {self.describe(kind, local.name)}: {exc}; the "
-                "local file is kept. Check the endpoint (--storage-endpoint), the bucket and "
+                "local file is kept. Check the endpoint (--s3-endpoint), the bucket and "
                 "the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then run again"
             ) from exc
         verified_by = self._verify(target, sums)

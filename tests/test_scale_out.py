@@ -1,0 +1,279 @@
+"""Scaled out: the crawl and re-ingest flows on a Dask cluster, the catalog in PostgreSQL,
+the files in S3-compatible storage (all real servers on 127.0.0.1, tests/services.py),
+give the same archive as the embedded default."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import fast_settings
+from crawling import crawl, warcio_check
+from services import DaskCluster, PostgresServer, PrefectServer, S3Server
+
+from archive.catalog import Catalog
+from archive.layout import ArchiveLayout
+from archive.search import SearchIndex
+from crawler.settings import CrawlLimits, CrawlSettings, Politeness, settings_to_dict
+from crawler.sources import Source
+from flows.crawl import crawl_flow
+from flows.demo import DemoSites
+from flows.reingest import reingest_flow
+from flows.runner import on_dask
+
+QUERIES = ["融资", "融資", "数据中心", "yatırım", "yatirim", "pendanaan", "investment"]
+
+
+Cluster = frozenset[str]  # the urls of a cluster's documents
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an archive holds, independent of ids, ports, backends and fetch order (a
+    cluster's canonical is its earliest capture, which parallel fetching may change:
+    clusters are compared as sets of documents)."""
+
+    documents: dict[str, tuple[object, ...]]  # url -> (outcome, title, lang, text)
+    clusters: frozenset[Cluster]
+    translations: frozenset[tuple[Cluster, Cluster]]
+    search: dict[str, tuple[frozenset[Cluster], tuple[int, ...]]]  # query -> hits, copies
+    captured: frozenset[tuple[str, int]]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> Snapshot:
+        q = catalog.conn.execute
+        rows = q(
+            "SELECT id, url, outcome, title, lang, text, cluster_id, translation_of"
+            " FROM documents ORDER BY id"
+        ).fetchall()
+        groups: dict[int, set[str]] = {}
+        for r in rows:
+            if r[6] is not None:
+                groups.setdefault(r[6], set()).add(r[1])
+        cluster_of = {r[0]: frozenset(groups.get(r[6], {r[1]})) for r in rows}
+        index = SearchIndex(catalog)
+        search = {}
+        for query in QUERIES:
+            hits = index.search(query, limit=50)
+            search[query] = (
+                frozenset(cluster_of[h.id] for h in hits),
+                tuple(sorted(h.copies for h in hits)),
+            )
+        return cls(
+            documents={r[1]: (r[2], r[3], r[4], r[5]) for r in rows},
+            clusters=frozenset(frozenset(g) for g in groups.values() if len(g) > 1),
+            translations=frozenset(
+                (cluster_of[r[0]], cluster_of[r[7]]) for r in rows if r[7] is not None
+            ),
+            search=search,
+            captured=frozenset(
+                (r[0], r[1])
+                for r in q("SELECT url, status FROM captures WHERE record_type = 'response'")
+            ),
+        )
+
+
+@pytest.fixture(scope="module")
+def sites() -> Iterator[DemoSites]:
+    with DemoSites(preferred_port=None) as demo:
+        yield demo
+
+
+def demo_sources(sites: DemoSites) -> list[Source]:
+    return [
+        Source(name=str(s["name"]), seeds=tuple(s["seeds"]), sitemaps=tuple(s["sitemaps"]))  # type: ignore[arg-type]
+        for s in sites.sources()
+    ]
+
+
+SETTINGS = fast_settings(limits=CrawlLimits(max_pages=500, max_depth=4))
+
+
+@pytest.fixture(scope="module")
+def embedded(sites: DemoSites, tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """The embedded default: one process, SQLite, the archive folder."""
+    layout = ArchiveLayout(tmp_path_factory.mktemp("embedded") / "archive").ensure()
+    result = crawl(layout, demo_sources(sites), SETTINGS)
+    try:
+        return Snapshot.of(result.catalog)
+    finally:
+        result.catalog.close()
+
+
+@dataclass
+class Services:
+    postgres: PostgresServer
+    s3: S3Server
+    dask: DaskCluster
+    prefect: PrefectServer
+
+    def layout(self, root: Path) -> ArchiveLayout:
+        """A fresh archive: its own database and bucket prefix."""
+        name = f"wf_{uuid.uuid4().hex[:10]}"
+        self.postgres.create_database(name)
+        bucket = self.s3.create_bucket(f"bucket-{uuid.uuid4().hex[:8]}")
+        layout = ArchiveLayout(
+            root,
+            catalog_url=self.postgres.dsn(name),
+            storage_url=f"s3://{bucket}/warcflow",
+            storage_endpoint=self.s3.endpoint_url,
+        )
+        layout.ensure()
+        layout.save_backends()
+        return layout
+
+    def crawl(self, layout: ArchiveLayout, sources: list[Source], settings: CrawlSettings) -> dict:  # type: ignore[type-arg]
+        with self.prefect.use():
+            return on_dask(crawl_flow, self.dask.address)(
+                archive=str(layout.root),
+                sources=[s.describe() for s in sources],
+                settings=settings_to_dict(settings),
+                shards=4,
+            )
+
+    def reingest(self, layout: ArchiveLayout) -> dict:  # type: ignore[type-arg]
+        with self.prefect.use():
+            return on_dask(reingest_flow, self.dask.address)(
+                archive=str(layout.root), parallel=True
+            )
+
+
+@pytest.fixture
+def cluster(
+    postgres_server: PostgresServer,
+    s3_server: S3Server,
+    dask_cluster: DaskCluster,
+    prefect_server: PrefectServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Services:
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    dask_cluster.ensure_workers()
+    return Services(postgres_server, s3_server, dask_cluster, prefect_server)
+
+
+def bucket_files(cluster: Services, layout: ArchiveLayout, kind: str, into: Path) -> list[Path]:
+    storage = layout.storage()
+    into.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in storage.names(kind):
+        path = into / name
+        with storage.open(kind, name) as src:
+            path.write_bytes(src.read())
+        paths.append(path)
+    return paths
+
+
+def test_distributed_crawl_gives_the_same_archive_as_the_embedded_default(
+    cluster: Services, sites: DemoSites, embedded: Snapshot, tmp_path: Path
+) -> None:
+    layout = cluster.layout(tmp_path / "archive")
+    report = cluster.crawl(layout, demo_sources(sites), SETTINGS)
+    catalog = layout.open_catalog(readonly=True)
+    try:
+        distributed = Snapshot.of(catalog)
+        warc_names = {w.name for w in catalog.warc_files("warc")}
+        states = catalog.count_states(int(report["run_id"]))
+    finally:
+        catalog.close()
+    assert distributed.captured == embedded.captured
+    assert distributed.documents == embedded.documents
+    assert distributed.clusters == embedded.clusters and embedded.clusters
+    assert distributed.translations == embedded.translations
+    assert distributed.search == embedded.search
+    assert embedded.search["融资"][0] and embedded.search["yatirim"][0]
+    assert set(states) <= {"done", "failed", "skipped"}  # nothing left in flight
+    # every WARC file the catalog knows is in the bucket, valid, indexed; nothing staged
+    warcs = bucket_files(cluster, layout, "warc", tmp_path / "bucket-warc")
+    assert {p.name for p in warcs} == warc_names
+    assert warcio_check(warcs).returncode == 0
+    assert len(layout.storage().names("cdx")) == len(warc_names)
+    assert not list((layout.root / "warc").glob("*.warc.gz"))
+
+
+def test_distributed_reingest_changes_nothing_and_matches(
+    cluster: Services, sites: DemoSites, embedded: Snapshot, tmp_path: Path
+) -> None:
+    layout = cluster.layout(tmp_path / "archive")
+    cluster.crawl(layout, demo_sources(sites), SETTINGS)
+    report = cluster.reingest(layout)
+    for key in ("text_changed", "lang_changed", "cluster_changed", "new_documents"):
+        assert report[key] == [], key
+    catalog = layout.open_catalog(readonly=True)
+    try:
+        assert Snapshot.of(catalog) == embedded
+    finally:
+        catalog.close()
+
+
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
+    cluster: Services, sites: DemoSites, tmp_path: Path
+) -> None:
+    layout = cluster.layout(tmp_path / "archive")
+    # slow enough (0.1 s between requests to a host) that a batch is still running
+    settings = fast_settings(
+        limits=CrawlLimits(max_pages=500, max_depth=4), politeness=Politeness(delay=0.1)
+    )
+    killed: list[int] = []
+
+    def kill_a_crawling_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for address, keys in cluster.dask.client().processing().items():
+                crawling = any("crawl" in str(k) for k in keys)
+                if crawling and _has_in_flight(layout):
+                    time.sleep(0.3)  # mid-batch: some pages fetched, not yet published
+                    killed.append(cluster.dask.kill_worker(address))
+                    return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_a_crawling_worker, daemon=True)
+    killer.start()
+    report = cluster.crawl(layout, demo_sources(sites), settings)
+    killer.join(timeout=5)
+    assert killed, "no crawl batch was caught running"
+    catalog = layout.open_catalog(readonly=True)
+    try:
+        run_id = int(report["run_id"])
+        assert set(catalog.count_states(run_id)) <= {"done", "failed", "skipped"}
+        rows = catalog.conn.execute(
+            "SELECT url, COUNT(*) FROM captures WHERE run_id = ? AND record_type = 'response'"
+            " GROUP BY url",
+            (run_id,),
+        ).fetchall()
+        assert rows and all(n == 1 for _, n in rows)  # nothing stored twice
+        archived = {
+            r[0]
+            for r in catalog.conn.execute(
+                "SELECT url FROM frontier WHERE run_id = ? AND outcome = 'archived'", (run_id,)
+            )
+        }
+        # nothing lost: every archived URL has its capture (robots.txt has no frontier row)
+        assert archived == {url for url, _ in rows if not url.endswith("/robots.txt")}
+        refetched = catalog.conn.execute(
+            "SELECT COUNT(*) FROM frontier WHERE run_id = ? AND attempts > 1", (run_id,)
+        ).fetchone()[0]
+        assert refetched > 0  # the killed batch's URLs in flight were fetched again
+        captures = catalog.captures(run_id)
+    finally:
+        catalog.close()
+    warcs = bucket_files(cluster, layout, "warc", tmp_path / "bucket-warc")
+    assert warcio_check(warcs).returncode == 0
+    known = {p.name for p in warcs}
+    assert {c.warc_file for c in captures} <= known
+
+
+def _has_in_flight(layout: ArchiveLayout) -> bool:
+    catalog = layout.open_catalog(readonly=True)
+    try:
+        row = catalog.conn.execute(
+            "SELECT COUNT(*) FROM frontier WHERE state = 'in_flight'"
+        ).fetchone()
+        return int(row[0]) > 0
+    finally:
+        catalog.close()
