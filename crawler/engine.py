@@ -103,6 +103,8 @@ class Crawler:
         self._last_flush = time.monotonic()
         # Object storage: outcomes with a capture wait here until their file is published.
         self._held: list[Outcome] = []
+        # ... and a host's robots rules wait for their robots.txt capture (file name, args)
+        self._held_robots: list[tuple[str, tuple[int, str, int | None, bytes, float]]] = []
         if store.remote:
             store.on_publish = self._record_held
 
@@ -230,6 +232,7 @@ class Crawler:
         url = f"{scheme}://{host}/robots.txt"
         status: int | None = None
         body = b""
+        capture: Capture | None = None
         for _ in range(ROBOTS_MAX_REDIRECTS + 1):
             try:
                 exchange = await self._client.fetch(url)
@@ -239,7 +242,7 @@ class Crawler:
             except CrawlError:
                 status = None
                 break
-            self._archive(exchange, source="robots", refers=None)
+            capture = self._archive(exchange, source="robots", refers=None)
             status = exchange.status
             if exchange.status in (301, 302, 303, 307, 308) and exchange.header("location"):
                 target = canonicalize(exchange.header("location") or "", url)
@@ -258,7 +261,13 @@ class Crawler:
             break
         now = self.clock()
         rules = rules_from_response(status, body)
-        self.catalog.save_robots(self.run_id, host, status, body, now)
+        saved = (self.run_id, host, status, body, now)
+        if self.store.remote and status is not None and capture is not None:
+            # recorded with its capture: a worker that dies first leaves robots.txt to
+            # be fetched (and archived) again by the retry
+            self._held_robots.append((capture.warc_file, saved))
+        else:
+            self.catalog.save_robots(*saved)
         if rules.policy == "disallow_all":
             self._fail_host(host, oc.ROBOTS_UNAVAILABLE, f"{rules.reason}; re-run to retry")
         for sitemap in rules.sitemaps:
@@ -553,7 +562,11 @@ class Crawler:
 
     def _record_held(self, published: PublishedFile) -> None:
         """Called by `WarcStore.publish` inside the transaction that records the published
-        file: the captures it holds and the outcomes of their URLs."""
+        file: the captures it holds, the outcomes of their URLs, robots rules."""
+        for name, saved in self._held_robots:
+            if name == published.name:
+                self.catalog.save_robots(*saved)
+        self._held_robots = [h for h in self._held_robots if h[0] != published.name]
         mine: list[Outcome] = []
         rest: list[Outcome] = []
         for item in self._held:

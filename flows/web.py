@@ -135,7 +135,7 @@ def create_app(archive: Path, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> F
         """A new read-only connection for this request, closed after it."""
         if not layout.exists():
             raise HTTPException(503, f"no archive at {layout.root}/ (no catalog.sqlite)")
-        cat = Catalog.open(layout.catalog, readonly=True)
+        cat = layout.open_catalog(readonly=True)
         try:
             yield cat
         finally:
@@ -150,10 +150,15 @@ def create_app(archive: Path, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> F
         fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
         return page("error.html", 400, status=400, message=f"invalid value for: {fields}")
 
-    @app.exception_handler(sqlite3.Error)
-    async def catalog_error(request: Request, exc: sqlite3.Error) -> HTMLResponse:
+    async def catalog_error(request: Request, exc: Exception) -> HTMLResponse:
         message = f"the catalog could not be read ({exc}); try again in a moment"
         return page("error.html", 503, status=503, message=message)
+
+    app.add_exception_handler(sqlite3.Error, catalog_error)
+    if layout.catalog_url:
+        import psycopg
+
+        app.add_exception_handler(psycopg.Error, catalog_error)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> HTMLResponse:
