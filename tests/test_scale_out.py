@@ -4,6 +4,7 @@ give the same archive as the embedded default."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -277,3 +278,120 @@ def _has_in_flight(layout: ArchiveLayout) -> bool:
         return int(row[0]) > 0
     finally:
         catalog.close()
+
+
+WIDE = {"COLUMNS": "250"}
+
+
+def test_cli_on_the_cluster_and_later_commands_find_the_backends(
+    cluster: Services, sites: DemoSites, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    root = tmp_path / "archive"
+    database = f"wf_{uuid.uuid4().hex[:10]}"
+    dsn = cluster.postgres.create_database(database)
+    bucket = cluster.s3.create_bucket(f"cli-{uuid.uuid4().hex[:8]}")
+    seeds = [str(s["seeds"][0]) for s in sites.sources()]  # type: ignore[index]
+    runner = CliRunner()
+    backends = ["--catalog", dsn, "--storage", f"{bucket}/wf", "--s3-endpoint"]
+    backends.append(cluster.s3.endpoint_url)
+    with cluster.prefect.use():
+        crawled = runner.invoke(
+            app,
+            [
+                "crawl",
+                *seeds,
+                "--archive",
+                str(root),
+                "--allow-network",
+                "127.0.0.0/8",
+                "--delay",
+                "0",
+                "--max-pages",
+                "300",
+                "--dask",
+                cluster.dask.address,
+                *backends,
+            ],
+            env=WIDE,
+        )
+    assert crawled.exit_code == 0, crawled.output
+    assert "archived" in crawled.output
+    recorded = (root / "backends.json").read_text()
+    assert dsn in recorded and cluster.s3.secret not in recorded  # no secrets in files
+    assert not (root / "catalog.sqlite").exists()
+
+    # search, show and export need no options: the folder says where the archive lives
+    found = runner.invoke(app, ["search", "融資", "--archive", str(root), "--json"], env=WIDE)
+    assert found.exit_code == 0, found.output
+    hits = [json.loads(line) for line in found.output.splitlines() if line.strip()]
+    assert hits and any("融資" in h["snippet"] or "融资" in h["snippet"] for h in hits)
+    shown = runner.invoke(app, ["show", str(hits[0]["id"]), "--archive", str(root)], env=WIDE)
+    assert shown.exit_code == 0 and hits[0]["url"] in shown.output
+    out = tmp_path / "docs.jsonl"
+    exported = runner.invoke(app, ["export", "--archive", str(root), "-o", str(out)], env=WIDE)
+    assert exported.exit_code == 0, exported.output
+    assert len(out.read_text().splitlines()) >= len(hits)
+    wacz = tmp_path / "archive.wacz"
+    packed = runner.invoke(
+        app, ["export", "--archive", str(root), "--format", "wacz", "-o", str(wacz)], env=WIDE
+    )
+    assert packed.exit_code == 0, packed.output
+    assert wacz.stat().st_size > 10_000  # the WARC files came from the bucket
+
+    with cluster.prefect.use():
+        again = runner.invoke(
+            app, ["reingest", "--archive", str(root), "--dask", cluster.dask.address], env=WIDE
+        )
+    assert again.exit_code == 0, again.output
+    assert "nothing changed" in again.output
+
+
+def test_dask_without_shared_backends_is_refused_clearly(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "crawl",
+            "http://127.0.0.1:9/",
+            "--archive",
+            str(tmp_path / "a"),
+            "--dask",
+            "tcp://127.0.0.1:9",
+        ],
+        env=WIDE,
+    )
+    assert result.exit_code == 1
+    assert "--dask needs a shared catalog and shared storage" in result.output
+
+
+def test_cluster_section_of_the_sources_file(tmp_path: Path) -> None:
+    from flows.scaleout import ScaleOut, ScaleOutError
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[cluster]\ndask = "tcp://10.0.0.5:8786"\ncatalog = "postgresql://w@db/w"\n'
+        'storage = "s3://b/p"\nendpoint = "http://10.0.0.7:9000"\n\n'
+        '[[source]]\nname = "x"\nseeds = ["https://example.org/"]\n'
+    )
+    from_file = ScaleOut.from_file(sources)
+    assert from_file == ScaleOut(
+        "tcp://10.0.0.5:8786", "postgresql://w@db/w", "s3://b/p", "http://10.0.0.7:9000"
+    )
+    # the command line wins, the file fills in the rest
+    merged = ScaleOut(dask="tcp://127.0.0.1:1").over(from_file)
+    assert merged.dask == "tcp://127.0.0.1:1" and merged.storage == "s3://b/p"
+    layout = merged.layout(tmp_path / "archive")
+    assert layout.catalog_url == "postgresql://w@db/w"
+    assert json.loads((tmp_path / "archive" / "backends.json").read_text())["storage"] == "s3://b/p"
+    sources.write_text('[cluster]\ndask_address = "x"\n')
+    with pytest.raises(ScaleOutError, match="unknown keys"):
+        ScaleOut.from_file(sources)
+    with pytest.raises(ScaleOutError, match="expected s3://"):
+        ScaleOut(storage="/mnt/archive").layout(tmp_path / "b")
