@@ -175,15 +175,17 @@ def crawl(
 
 
 def scaled_layout(archive: Path, scale: ScaleOut):  # type: ignore[no-untyped-def]
-    """The archive with its backends, and the Dask shards to use (0: no Dask)."""
+    """The archive with its backends; a clear error if they do not fit together or the
+    Dask scheduler does not answer."""
     from flows.scaleout import ScaleOutError, dask_shards
 
     try:
         layout = scale.layout(archive)
-        shards = dask_shards(scale.dask) if scale.dask else 0
+        if scale.dask:
+            dask_shards(scale.dask)
     except ScaleOutError as exc:
         raise fail(str(exc)) from None
-    return layout, shards
+    return layout
 
 
 def run_crawl(
@@ -196,7 +198,8 @@ def run_crawl(
     """Run the crawl flow in this process with a progress bar; returns the report."""
     from archive.layout import ArchiveLock, ArchiveLocked
 
-    layout, shards = scaled_layout(archive, scale or ScaleOut())
+    scale = scale or ScaleOut()
+    layout = scaled_layout(archive, scale)
     try:
         ArchiveLock(layout).acquire().release()  # fail fast, before Prefect starts
     except ArchiveLocked as exc:
@@ -205,18 +208,17 @@ def run_crawl(
     from flows.crawl import crawl_flow
     from flows.progress import CrawlProgress
     from flows.report import CrawlReport
-    from flows.runner import on_dask
 
     console = Console()
     max_pages = int(settings.get("limits", {}).get("max_pages", 1000))  # type: ignore[union-attr]
     try:
         with CrawlProgress(layout, console, max_pages):
-            result = on_dask(crawl_flow, (scale or ScaleOut()).dask)(
+            result = crawl_flow(
                 archive=str(archive),
                 sources=sources,
                 settings=settings,
                 new_run=new_run,
-                shards=shards,
+                dask=scale.dask,
             )
     except ArchiveLocked as exc:
         raise fail(str(exc)) from None
@@ -323,7 +325,7 @@ def reingest(
     from archive.layout import ArchiveLock, ArchiveLocked
 
     scale = ScaleOut(dask, catalog, storage, s3_endpoint)
-    layout, shards = scaled_layout(archive, scale)
+    layout = scaled_layout(archive, scale)
     open_archive(archive).close()
     try:
         ArchiveLock(layout).acquire().release()
@@ -331,16 +333,15 @@ def reingest(
         raise fail(str(exc)) from None
     prefect_offline_env()
     from flows.reingest import ReingestReport, reingest_flow
-    from flows.runner import on_dask
 
     console = Console()
     with console.status("re-ingesting from WARC…"):
-        result = on_dask(reingest_flow, dask)(
+        result = reingest_flow(
             archive=str(archive),
             since=since,
             site=site,
             warc_files=[Path(w).name for w in warc or []],
-            parallel=shards > 0,
+            dask=dask,
         )
     report = ReingestReport(**result)  # type: ignore[arg-type]
     console.print(report.to_markdown())
@@ -355,10 +356,16 @@ def serve(
     ] = Path("sources.toml"),
     cron: Annotated[str, typer.Option(help="Crawl schedule (cron, UTC).")] = "0 3 * * *",
     archive: ArchiveOpt = Path("archive"),
+    dask: DaskOpt = None,
+    catalog: CatalogOpt = None,
+    storage: StorageOpt = None,
+    s3_endpoint: EndpointOpt = None,
 ) -> None:
     """Serve the crawl (on its schedule) and re-ingest flows from this process, no server set-up."""
     if not sources.exists():
         raise fail(f"{sources}: no such file; scheduled crawls need a sources file (see README)")
+    scale = ScaleOut(dask, catalog, storage, s3_endpoint).over(ScaleOut.from_file(sources))
+    scaled_layout(archive, scale)  # checked now, and recorded for the runs
     prefect_offline_env()
     from prefect import serve as prefect_serve
 
@@ -368,10 +375,10 @@ def serve(
     crawl_deployment = crawl_flow.to_deployment(
         name="scheduled-crawl",
         cron=cron,
-        parameters={"archive": str(archive), "sources_file": str(sources)},
+        parameters={"archive": str(archive), "sources_file": str(sources), "dask": scale.dask},
     )
     reingest_deployment = reingest_flow.to_deployment(
-        name="reingest", parameters={"archive": str(archive)}
+        name="reingest", parameters={"archive": str(archive), "dask": scale.dask}
     )
     Console().print(
         f"serving [bold]scheduled-crawl[/bold] ({cron}) and [bold]reingest[/bold] on archive "

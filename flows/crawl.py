@@ -12,7 +12,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from archive.layout import ArchiveLock, as_layout
+from archive.layout import ArchiveLock
 from crawler.settings import settings_from_dict
 from crawler.sources import Source, load_sources
 from flows.cluster import cluster_fn
@@ -26,6 +26,8 @@ from flows.crawl_steps import (
     run_sources,
 )
 from flows.process import finalise_fn, process_batch_fn
+from flows.runner import batch_runner
+from flows.scaleout import ScaleOut, dask_shards
 
 crawl_batch = task(name="crawl-batch", cache_policy=NO_CACHE, retries=2)(crawl_batch_fn)
 process_batch = task(name="process-batch", cache_policy=NO_CACHE, retries=2)(process_batch_fn)
@@ -40,13 +42,19 @@ def crawl_flow(
     sources_file: str | None = None,
     settings: dict[str, object] | None = None,
     new_run: bool = False,
-    shards: int = 0,
+    dask: str | None = None,
 ) -> dict[str, object]:
     """Crawl sources into the archive (resuming an interrupted run), then report.
 
-    With `shards` > 0 (on a Dask task runner: `flows.runner.on_dask`), hosts are split
-    into that many shards crawled at once, each by one task."""
-    layout = as_layout(archive).ensure()
+    With `dask` (a scheduler address), hosts are split into shards crawled at once, one
+    task each on the workers; the archive's catalog and storage must then be shared
+    (PostgreSQL, object storage)."""
+    # the sources file's [cluster] section may name the Dask scheduler and the backends
+    scale = ScaleOut(dask=dask).over(
+        ScaleOut.from_file(Path(sources_file) if sources_file else None)
+    )
+    dask = scale.dask
+    layout = scale.layout(Path(archive)).ensure()
     crawl_settings = settings_from_dict(settings or {})
     if sources_file:
         source_list = load_sources(Path(sources_file))
@@ -61,11 +69,17 @@ def crawl_flow(
             started = time.monotonic()
             plan = prepare_run(layout, catalog, source_list, crawl_settings, new_run)
             _, run_settings = run_sources(catalog, plan.run_id)
-            if shards > 0:
+            if dask:
                 steps = CrawlSteps(crawl_batch, process_batch, finalise, cluster_documents)
-                fetched = crawl_run_sharded(
-                    layout, plan.run_id, run_settings.batch_pages, shards, steps
-                )
+                with batch_runner(dask) as runner:
+                    fetched = crawl_run_sharded(
+                        layout,
+                        plan.run_id,
+                        run_settings.batch_pages,
+                        dask_shards(dask),
+                        steps,
+                        runner,
+                    )
             else:
                 fetched = crawl_run(
                     layout,

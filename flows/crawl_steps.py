@@ -21,7 +21,7 @@ from crawler.sources import Source
 from flows.cluster import cluster_fn
 from flows.process import PROCESS_BATCH, finalise_fn, process_batch_fn
 from flows.report import CrawlReport, build_report
-from flows.runner import run_all
+from flows.runner import BatchRunner
 from flows.version import software_version
 
 
@@ -159,7 +159,12 @@ def shard_hosts(queued: dict[str, int], shards: int) -> list[list[str]]:
 
 
 def crawl_run_sharded(
-    layout: ArchiveLayout, run_id: int, batch_pages: int, shards: int, steps: CrawlSteps
+    layout: ArchiveLayout,
+    run_id: int,
+    batch_pages: int,
+    shards: int,
+    steps: CrawlSteps,
+    runner: BatchRunner,
 ) -> int:
     """A distributed crawl: rounds of host shards crawled at once (one task each, on the
     Dask workers), then their captures processed at once, shard by shard; finally
@@ -174,11 +179,11 @@ def crawl_run_sharded(
         groups = shard_hosts(queued, shards)
         if not groups:
             break
-        results = run_all(steps.crawl, [(layout, run_id, batch_pages, g) for g in groups], True)
+        results = runner.run_all(steps.crawl, [(layout, run_id, batch_pages, g) for g in groups])
         fetched += sum(int(r["fetched"]) for r in results)
         while True:
             calls = [(layout, PROCESS_BATCH, run_id, g) for g in groups]
-            done = run_all(steps.process, calls, True)
+            done = runner.run_all(steps.process, calls)
             if all(int(r["captures"]) < PROCESS_BATCH for r in done):
                 break
         if sum(int(r["claimed"]) for r in results) == 0:

@@ -43,7 +43,7 @@ from flows.process import (
     stale_document_ids,
     write_text_records,
 )
-from flows.runner import run_all
+from flows.runner import SEQUENTIAL, BatchRunner, batch_runner
 
 REINGEST_BATCH = 200
 
@@ -341,9 +341,9 @@ def run_reingest(
     archive: ArchiveLayout | str,
     scope: Scope,
     steps: ReingestSteps | None = None,
-    parallel: bool = False,
+    runner: BatchRunner = SEQUENTIAL,
 ) -> dict[str, object]:
-    """The whole re-ingest; `parallel` submits the batches at once (to Dask workers)."""
+    """The whole re-ingest; the runner runs the batches in order, or at once on Dask."""
     steps = steps or ReingestSteps()
     layout = as_layout(archive)
     catalog = layout.open_catalog()
@@ -352,9 +352,9 @@ def run_reingest(
     finally:
         catalog.close()
     batches = steps.plan(layout, reingest_id)
-    run_all(steps.extract, [(layout, reingest_id, b) for b in batches], parallel)
+    runner.run_all(steps.extract, [(layout, reingest_id, b) for b in batches])
     to_clean = steps.profiles(layout, reingest_id)
-    run_all(steps.clean, [(layout, ids) for ids in to_clean], parallel)
+    runner.run_all(steps.clean, [(layout, ids) for ids in to_clean])
     return steps.finish(layout, reingest_id, resumed)
 
 
@@ -364,17 +364,15 @@ def reingest_flow(
     since: str | None = None,
     site: str | None = None,
     warc_files: list[str] | None = None,
-    parallel: bool = False,
+    dask: str | None = None,
 ) -> dict[str, object]:
     """Rebuild what is derived from WARC with the current extractors (nothing is fetched).
 
-    Run it with a DaskTaskRunner (`flows.runner.on_dask`) to spread the batches over a
-    cluster; `parallel` then submits them all at once."""
+    With `dask` (a scheduler address), the batches run at once on its workers; the
+    archive's catalog and storage must then be shared (PostgreSQL, object storage)."""
     layout = as_layout(archive)
-    with ArchiveLock(layout):
-        result = run_reingest(
-            layout, Scope(since, site, tuple(warc_files or ())), TASKS, parallel=parallel
-        )
+    with ArchiveLock(layout), batch_runner(dask) as runner:
+        result = run_reingest(layout, Scope(since, site, tuple(warc_files or ())), TASKS, runner)
     report = ReingestReport(**{k: v for k, v in result.items()})  # type: ignore[arg-type]
     create_markdown_artifact(key="reingest-report", markdown=report.to_markdown())
     return result

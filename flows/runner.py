@@ -1,37 +1,56 @@
 """How a flow's batch tasks run: one after another in the flow's process (the embedded
 default), or all submitted at once to a Dask cluster.
 
-Prefect's DaskTaskRunner ships each task to a worker; a task there costs ~150 ms of
-Prefect overhead, so tasks carry batches of 5-10 s of work. Task arguments and results
-are plain data (an ArchiveLayout, ids, counts); each task opens its own connections.
+The Dask runner is opened inside the flow run (not fixed on the flow's decorator), so the
+same flows run on Dask from the CLI, from `warcflow serve` and from deployments: the
+address is a flow parameter. Prefect's DaskTaskRunner ships each task to a worker; a
+task there costs ~150 ms of Prefect overhead, so tasks carry batches of 5-10 s of work.
+Task arguments and results are plain data (an ArchiveLayout, ids, counts); each task
+opens its own connections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 
-def run_all(
-    step: Callable[..., Any], calls: Sequence[tuple[Any, ...]], parallel: bool
-) -> list[Any]:
-    """Run `step` once per argument tuple; with `parallel`, `step` is a Prefect task and
-    every call is submitted before any result is awaited."""
-    if not parallel:
-        return [step(*args) for args in calls]
-    futures = [step.submit(*args) for args in calls]  # type: ignore[attr-defined]
-    return [future.result() for future in futures]
+class BatchRunner:
+    """Runs a step once per argument tuple: in order here, or submitted to Dask."""
+
+    def __init__(self, task_runner: Any = None) -> None:
+        self.task_runner = task_runner
+
+    @property
+    def parallel(self) -> bool:
+        return self.task_runner is not None
+
+    def run_all(self, step: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Results in the order of `calls`; on Dask every call is submitted before any
+        result is awaited (`step` is then a Prefect task)."""
+        if self.task_runner is None:
+            return [step(*args) for args in calls]
+        futures = [self.task_runner.submit(step, parameters=_named(step, args)) for args in calls]
+        return [future.result() for future in futures]
 
 
-def dask_runner(address: str):  # type: ignore[no-untyped-def]
-    """A task runner for the Dask scheduler at `address` (tcp://host:port)."""
+SEQUENTIAL = BatchRunner()
+
+
+def _named(step: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
+    function = getattr(step, "fn", step)  # a Prefect task wraps the function
+    return dict(inspect.signature(function).bind(*args).arguments)
+
+
+@contextmanager
+def batch_runner(dask: str | None) -> Iterator[BatchRunner]:
+    """A runner for the Dask scheduler at `dask` (tcp://host:port), or the sequential one."""
+    if not dask:
+        yield SEQUENTIAL
+        return
     from prefect_dask import DaskTaskRunner
 
-    return DaskTaskRunner(address=address)
-
-
-def on_dask(flow_fn, address: str | None):  # type: ignore[no-untyped-def]
-    """The flow as it runs on the Dask cluster at `address` (unchanged when None)."""
-    if not address:
-        return flow_fn
-    return flow_fn.with_options(task_runner=dask_runner(address))
+    with DaskTaskRunner(address=dask) as task_runner:
+        yield BatchRunner(task_runner)

@@ -25,7 +25,6 @@ from crawler.sources import Source
 from flows.crawl import crawl_flow
 from flows.demo import DemoSites
 from flows.reingest import reingest_flow
-from flows.runner import on_dask
 
 QUERIES = ["融资", "融資", "数据中心", "yatırım", "yatirim", "pendanaan", "investment"]
 
@@ -130,18 +129,16 @@ class Services:
 
     def crawl(self, layout: ArchiveLayout, sources: list[Source], settings: CrawlSettings) -> dict:  # type: ignore[type-arg]
         with self.prefect.use():
-            return on_dask(crawl_flow, self.dask.address)(
+            return crawl_flow(
                 archive=str(layout.root),
                 sources=[s.describe() for s in sources],
                 settings=settings_to_dict(settings),
-                shards=4,
+                dask=self.dask.address,
             )
 
     def reingest(self, layout: ArchiveLayout) -> dict:  # type: ignore[type-arg]
         with self.prefect.use():
-            return on_dask(reingest_flow, self.dask.address)(
-                archive=str(layout.root), parallel=True
-            )
+            return reingest_flow(archive=str(layout.root), dask=self.dask.address)
 
 
 @pytest.fixture
