@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from archive.catalog import Catalog
@@ -70,7 +71,7 @@ class ArchiveLayout:
         if not (self.catalog_url or self.storage_url):
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        data = {"catalog": self.catalog_url, "storage": self.storage_url}
+        data = {"catalog": _without_password(self.catalog_url), "storage": self.storage_url}
         data["endpoint"] = self.storage_endpoint
         (self.root / BACKENDS_FILE).write_text(json.dumps(data, indent=2) + "\n")
 
@@ -120,6 +121,19 @@ class ArchiveLayout:
 
     def exists(self) -> bool:
         return bool(self.catalog_url) or self.catalog.exists()
+
+
+def _without_password(url: str | None) -> str | None:
+    """A database URL fit for a file: the password (if any) belongs in PGPASSWORD or
+    ~/.pgpass, where libpq finds it."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
 
 
 def as_layout(archive: ArchiveLayout | str | Path) -> ArchiveLayout:

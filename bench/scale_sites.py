@@ -270,7 +270,7 @@ def _nav(lang: str) -> str:
 
 def _head(title: str, description: str, extra: str = "") -> str:
     return (
-        "<head>\n<meta charset=\"utf-8\">\n"
+        '<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n"
         f'<meta name="description" content="{_a(description)}">\n{extra}'
@@ -294,7 +294,9 @@ def _header(site: int) -> str:
 def _footer(site: int) -> str:
     lang, name, host = SITES[site]
     chrome = CHROME[lang]
-    links = " | ".join(f'<a href="/about.html#{k}">{_e(n)}</a>' for k, n in enumerate(chrome.footer))
+    links = " | ".join(
+        f'<a href="/about.html#{k}">{_e(n)}</a>' for k, n in enumerate(chrome.footer)
+    )
     return (
         f'<footer class="site-footer"><div class="links">{links}</div>\n'
         f'<p class="copyright">{_e(chrome.rights.format(site=name))} · {host}</p></footer>\n'
@@ -392,7 +394,10 @@ def article_page(
         f'<div class="disclaimer">{_e(DISCLAIMER[lang].format(site=name))}</div>\n'
         f'<div class="prevnext">{prevnext}</div>\n'
         f'<div class="related"><h3>{_e(words[2])}</h3><ul>{rel}</ul></div>\n'
-        "</article>\n</main>\n" + _sidebar(site, latest) + "</div>\n" + _footer(site)
+        "</article>\n</main>\n"
+        + _sidebar(site, latest)
+        + "</div>\n"
+        + _footer(site)
         + "</body>\n</html>\n"
     )
 
@@ -429,7 +434,7 @@ def home_page(site: int, latest: list[Article], lists: int) -> str:
         + _header(site)
         + f'<div class="container"><main class="content"><h2>{_e(NEXT_PREV[lang][3])}</h2>'
         f'<ul class="list">{_listing(latest)}</ul>'
-        f'<p>{_e(NEXT_PREV[lang][4])}: {more}</p></main>'
+        f"<p>{_e(NEXT_PREV[lang][4])}: {more}</p></main>"
         + _sidebar(site, latest[:5])
         + "</div>\n"
         + _footer(site)

@@ -387,6 +387,11 @@ def test_cluster_section_of_the_sources_file(tmp_path: Path) -> None:
     layout = merged.layout(tmp_path / "archive")
     assert layout.catalog_url == "postgresql://w@db/w"
     assert json.loads((tmp_path / "archive" / "backends.json").read_text())["storage"] == "s3://b/p"
+    # a password in the URL is used but not written down (PGPASSWORD or ~/.pgpass later)
+    with_password = ScaleOut(catalog="postgresql://w:s3cret@db:5432/w", storage="s3://b/p")
+    assert with_password.layout(tmp_path / "c").catalog_url == "postgresql://w:s3cret@db:5432/w"
+    recorded = json.loads((tmp_path / "c" / "backends.json").read_text())
+    assert recorded["catalog"] == "postgresql://w@db:5432/w"
     sources.write_text('[cluster]\ndask_address = "x"\n')
     with pytest.raises(ScaleOutError, match="unknown keys"):
         ScaleOut.from_file(sources)
