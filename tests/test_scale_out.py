@@ -339,6 +339,20 @@ def test_cli_on_the_cluster_and_later_commands_find_the_backends(
     assert packed.exit_code == 0, packed.output
     assert wacz.stat().st_size > 10_000  # the WARC files came from the bucket
 
+    # the search page and a capture's archived HTML: PostgreSQL and ranged reads from S3
+    from fastapi.testclient import TestClient
+
+    from flows.web import create_app
+
+    with TestClient(create_app(root), base_url="http://127.0.0.1") as web:
+        page = web.get("/", params={"q": "融資"})
+        assert page.status_code == 200 and hits[0]["url"] in page.text
+        document = web.get(f"/doc/{hits[0]['id']}")
+        assert document.status_code == 200
+        assert f'href="/doc/{hits[0]["id"]}/raw"' in document.text
+        raw = web.get(f"/doc/{hits[0]['id']}/raw")
+        assert raw.status_code == 200 and "<html" in raw.text.lower()
+
     with cluster.prefect.use():
         again = runner.invoke(
             app, ["reingest", "--archive", str(root), "--dask", cluster.dask.address], env=WIDE
