@@ -55,6 +55,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -114,19 +115,19 @@ def machine_busy_seconds() -> float:
 
 
 class CpuMeter:
-    """CPU seconds per process group, by process-group id (each service runs in its own
-    session) plus 'bench process' (this process and its descendants outside the services:
-    the embedded flow and its extraction children) and 'other' (everything else on the
-    machine: other users' work). Sums own and reaped-children CPU of live processes, so
-    short-lived children (PostgreSQL backends, extraction processes) are counted once
-    their parent has reaped them."""
+    """CPU seconds per group of processes. A process belongs to the group of its nearest
+    ancestor (or itself) registered with `add` (each service's child process: PostgreSQL
+    backends, which leave the postmaster's process group, still descend from it); what
+    descends from this process otherwise is 'bench process' (the embedded flow and its
+    extraction children); 'other' is everything else on the machine (other users' work).
+    Sums own and reaped-children CPU of live processes, so short-lived children are
+    counted once their parent has reaped them."""
 
     def __init__(self) -> None:
-        self.groups: dict[int, str] = {}
-        self.me = os.getpid()
+        self.roots: dict[int, str] = {os.getpid(): "bench process"}
 
-    def add(self, pgid: int, label: str) -> None:
-        self.groups[pgid] = label
+    def add(self, pid: int, label: str) -> None:
+        self.roots[pid] = label
 
     def snapshot(self) -> dict[str, float]:
         table: dict[int, tuple[int, int, float, float]] = {}
@@ -135,12 +136,9 @@ class CpuMeter:
                 stat = _read_stat(entry)
                 if stat is not None:
                     table[int(entry)] = stat
-        out: dict[str, float] = {label: 0.0 for label in self.groups.values()}
-        out["bench process"] = 0.0
-        for pid, (_ppid, pgid, own, children) in table.items():
-            label = self.groups.get(pgid)
-            if label is None and self._descends(pid, table):
-                label = "bench process"
+        out: dict[str, float] = dict.fromkeys(self.roots.values(), 0.0)
+        for pid, (_ppid, _pgid, own, children) in table.items():
+            label = self._label(pid, table)
             if label is not None:
                 out[label] += own + children
         busy = machine_busy_seconds()
@@ -148,14 +146,15 @@ class CpuMeter:
         out["machine"] = busy
         return out
 
-    def _descends(self, pid: int, table: dict[int, tuple[int, int, float, float]]) -> bool:
-        seen = 0
-        while pid > 1 and seen < 64:
-            if pid == self.me:
-                return True
-            pid = table[pid][0] if pid in table else 0
-            seen += 1
-        return False
+    def _label(self, pid: int, table: dict[int, tuple[int, int, float, float]]) -> str | None:
+        for _ in range(64):
+            label = self.roots.get(pid)
+            if label is not None:
+                return label
+            if pid not in table or pid <= 1:
+                return None
+            pid = table[pid][0]
+        return None
 
 
 class CpuSampler(threading.Thread):
@@ -166,13 +165,13 @@ class CpuSampler(threading.Thread):
         self.meter = meter
         self.interval = interval
         self.samples: list[tuple[float, dict[str, float]]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def sample(self) -> None:
         snap = self.meter.snapshot()
@@ -180,7 +179,7 @@ class CpuSampler(threading.Thread):
             self.samples.append((time.time(), snap))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def between(self, start: float, end: float) -> dict[str, float]:
@@ -607,26 +606,11 @@ def prefect_task_cost(address: str | None, n: int) -> dict[str, float]:
 def extractor_start_cost(layout: Any, samples: int = 12) -> dict[str, float]:
     """What a fresh BoundedExtractor (one per extract batch) costs before its first page:
     first-page time of a new extractor minus the steady per-page time."""
-    from archive.documents import PendingCapture
     from extractors.worker import BoundedExtractor
     from flows.process import load_capture
 
-    catalog = layout.open_catalog(readonly=True)
-    try:
-        rows = catalog.conn.execute(
-            "SELECT id, url, warc_file, warc_offset, record_id, status, fetched_at FROM captures"
-            " WHERE record_type = 'response' AND url LIKE '%/news/%' ORDER BY id LIMIT ?",
-            (samples,),
-        ).fetchall()
-    finally:
-        catalog.close()
-    captures = [
-        load_capture(
-            layout,
-            PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6])),
-        )
-        for r in rows
-    ]
+    storage = layout.storage()
+    captures = [load_capture(layout, p, storage) for p in _pending_captures(layout, samples)]
     firsts, steady = [], []
     for k in range(3):
         with BoundedExtractor() as ex:
@@ -643,6 +627,75 @@ def extractor_start_cost(layout: Any, samples: int = 12) -> dict[str, float]:
         "steady_page_ms": round(1000 * per_page, 1),
         "start_ms": round(1000 * (first - per_page), 1),
     }
+
+
+def _pending_captures(layout: Any, limit: int) -> list[Any]:
+    from archive.documents import PendingCapture
+
+    catalog = layout.open_catalog(readonly=True)
+    try:
+        rows = catalog.conn.execute(
+            "SELECT id, url, warc_file, warc_offset, record_id, status, fetched_at FROM captures"
+            " WHERE record_type = 'response' AND url LIKE '%/news/%' ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+    finally:
+        catalog.close()
+    return [
+        PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+        for r in rows
+    ]
+
+
+def capture_read_cost(local: Any, remote: Any, meter: CpuMeter, n: int = 300) -> dict[str, Any]:
+    """Reading a batch's raw responses, per capture: from the local folder and from S3 the
+    way `flows.process.load_capture` does it (one `storage.open` per record: a HEAD and a
+    ranged GET), and from S3 with one open per WARC file and the records read in offset
+    order (the 64 KiB read-ahead then serves several records per GET). Wall and CPU of
+    this process (s3fs's I/O thread included) and of rclone."""
+    from archive.warc import read_raw_payload_at
+    from flows.process import load_capture
+
+    out: dict[str, Any] = {}
+
+    def measure(name: str, fn: Callable[[], int]) -> None:
+        before, cpu0, t0 = meter.snapshot(), time.process_time(), time.perf_counter()
+        count = fn()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        rclone = diff(meter.snapshot(), before).get("rclone s3", 0.0)
+        out[name] = {
+            "captures": count,
+            "wall_ms": round(1000 * wall / count, 2),
+            "cpu_ms": round(1000 * cpu / count, 2),
+            "rclone_cpu_ms": round(1000 * rclone / count, 2),
+        }
+
+    def per_record(layout: Any) -> Callable[[], int]:
+        def run() -> int:
+            pending = _pending_captures(layout, n)
+            storage = layout.storage()
+            for p in pending:
+                load_capture(layout, p, storage)
+            return len(pending)
+
+        return run
+
+    def per_file() -> int:
+        pending = _pending_captures(remote, n)
+        storage = remote.storage()
+        by_file: dict[str, list[Any]] = {}
+        for p in pending:
+            by_file.setdefault(p.warc_file, []).append(p)
+        for name, items in by_file.items():
+            with storage.open("warc", name) as f:
+                for p in sorted(items, key=lambda p: p.warc_offset):
+                    read_raw_payload_at(f, p.warc_offset)
+        return len(pending)
+
+    measure("local folder", per_record(local))
+    measure("S3, one open per record", per_record(remote))
+    measure("S3, one open per WARC file", per_file)
+    return out
 
 
 def cli_reingest(archive: Path) -> dict[str, Any]:
@@ -727,9 +780,9 @@ def print_results(
     for col in ("vs 1 worker", "vs embedded", "tasks", "Prefect/task ms", "task overhead"):
         table.add_column(col, justify="right")
     names = {
-        "embedded": "embedded default (SQLite + folder, in process)",
-        "dask-1": "distributed, 1 Dask worker (PostgreSQL + S3)",
-        "dask-2": "distributed, 2 Dask workers (PostgreSQL + S3)",
+        "embedded": "embedded default (SQLite + folder)",
+        "dask-1": "Dask, 1 worker (PostgreSQL + S3)",
+        "dask-2": "Dask, 2 workers (PostgreSQL + S3)",
     }
     for config, row in summary.items():
         per_task = costs.get(config, {}).get("per_task_ms")
@@ -750,7 +803,7 @@ def print_results(
     if cli:
         docs = summary["embedded"]["documents"]
         table.add_row(
-            "embedded, `warcflow reingest` (cold: start-up, ephemeral API)",
+            "embedded, `warcflow reingest` (cold start)",
             "-",
             f"{docs:,}",
             f"{cli['seconds']:.1f}",
@@ -768,12 +821,15 @@ def print_results(
             f"  {mark} {target['name']}: {target['value']:.3f} (target {target['target']})"
         )
 
-    phases = Table(title="Where the time goes (median run of each configuration)")
+    phases = Table(
+        title="Where the time goes (the median run of each configuration; of an even number,"
+        " the faster middle one)"
+    )
     phases.add_column("configuration")
     phases.add_column("phase")
     for col in ("tasks", "wall s", "share", "task s", "workers CPU", "bench CPU", "PG catalog"):
         phases.add_column(col, justify="right")
-    for col in ("rclone", "Prefect srv+db", "other load", "cores busy"):
+    for col in ("rclone", "Prefect srv+db", "other + idle", "cores busy"):
         phases.add_column(col, justify="right")
     for config, row in summary.items():
         run: Run = row["median_run"]
@@ -792,10 +848,25 @@ def print_results(
         cells = _cpu_cells(run, run.cpu, run.seconds, task_s)
         phases.add_row(config, "[b]whole run[/b]", str(run.tasks), *cells)
     console.print(phases)
+    bound = results.get("amdahl")
+    if bound:
+        console.print(
+            f"1-worker run: {bound['sequential_s']} s of {bound['wall_s']} s"
+            f" ({100 * bound['sequential_share']:.0f} %) outside the parallel phases (plan,"
+            " profiles, finish, flow): with the extract and clean phases perfectly split over"
+            f" 2 workers, the speed-up could reach {bound['bound_2_workers']}x at most"
+        )
     side = results["extractor_start"]
     console.print(
         f"BoundedExtractor child per extract batch: first page {side['first_page_ms']} ms, then"
         f" {side['steady_page_ms']} ms/page: ~{side['start_ms']} ms start per batch"
+    )
+    console.print(
+        "reading raw responses, per capture: "
+        + "; ".join(
+            f"{k}: {v['wall_ms']} ms wall, {v['cpu_ms']} ms CPU (+ rclone {v['rclone_cpu_ms']} ms)"
+            for k, v in results["capture_read"].items()
+        )
     )
     console.print(
         "Prefect no-op task cost: "
@@ -899,6 +970,8 @@ def main(argv: list[str]) -> None:
 
     args = parse_args(argv)
     console = Console()
+    if not console.is_terminal:  # piped to a file: wide enough for the tables
+        console = Console(width=170)
     tmp = Path(tempfile.mkdtemp(prefix="warcflow-scale-", dir=args.tmpdir))
     prepare_environment(tmp)
     configs = tuple(c for c in CONFIGS if not args.only or c in args.only)
@@ -944,6 +1017,7 @@ def main(argv: list[str]) -> None:
             c: prefect_task_cost(addresses[c], args.noop_tasks) for c in configs
         }
         results["extractor_start"] = extractor_start_cost(local)
+        results["capture_read"] = capture_read_cost(local, remote, meter)
         if not args.no_warmup:
             for config in configs:
                 site = archives["site_for_warmup"]
@@ -968,6 +1042,7 @@ def main(argv: list[str]) -> None:
             results["cli"] = cli_reingest(local.root)
         summary = summarise(runs)
         results["targets"] = targets(summary)
+        results["amdahl"] = amdahl(summary)
         results["runs"] = [
             {k: v for k, v in r.__dict__.items() if k != "phases"} | {"phases": r.phases}
             for r in runs
@@ -988,6 +1063,21 @@ def main(argv: list[str]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     console.print(f"results: {args.out} ({results['bench_seconds']} s)")
+
+
+def amdahl(summary: dict[str, dict[str, Any]]) -> dict[str, float] | None:
+    """The speed-up 2 workers could reach given the 1-worker run's sequential part."""
+    if "dask-1" not in summary:
+        return None
+    run: Run = summary["dask-1"]["median_run"]
+    parallel = sum(run.phases[p]["span_s"] for p in ("extract", "clean") if p in run.phases)
+    sequential = run.seconds - parallel
+    return {
+        "wall_s": run.seconds,
+        "sequential_s": round(sequential, 1),
+        "sequential_share": round(sequential / run.seconds, 3),
+        "bound_2_workers": round(run.seconds / (sequential + parallel / 2), 2),
+    }
 
 
 def targets(summary: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
