@@ -190,6 +190,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE profile_articles ADD COLUMN candidates TEXT;
         """,
     ),
+    (
+        "0007_profile_observations",
+        """
+        ALTER TABLE documents ADD COLUMN profile_observation TEXT;  -- JSON: ProfileObservation
+        """,
+    ),
 ]
 
 

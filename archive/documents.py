@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,14 @@ from datetime import datetime
 from archive.catalog import LIVE, Catalog, Tables
 from extractors.clean import SiteRules
 from extractors.model import Document, Removal, Segment
-from extractors.profiles import Candidate, ProfileConfig, learn
+from extractors.profiles import (
+    Candidate,
+    ProfileConfig,
+    article_key,
+    candidates,
+    copy_key,
+    learn,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,30 @@ class StoredDocument:
     cluster_id: int | None = None
     duplicate_of: int | None = None
     translation_of: int | None = None
+
+
+@dataclass(frozen=True)
+class ProfileObservation:
+    """What one copy of an article tells its site's profile: the article's identity, the
+    copy's, and its candidates. Computed where the page is extracted (in parallel batch
+    tasks), counted for the site in one step."""
+
+    article: str
+    copy: str
+    candidates: tuple[Candidate, ...]
+
+    @classmethod
+    def of(cls, paragraphs: list[str], config: ProfileConfig) -> ProfileObservation:
+        found = sorted(candidates(paragraphs, config))
+        return cls(article_key(paragraphs), copy_key(paragraphs), tuple(found))
+
+    def to_json(self) -> str:
+        return json.dumps([self.article, self.copy, self.candidates], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ProfileObservation:
+        article, copy, found = json.loads(text)
+        return cls(article, copy, tuple((kind, value) for kind, value in found))
 
 
 def rules_digest(rules: SiteRules) -> str:
@@ -88,6 +120,7 @@ class DocumentStore:
         doc: Document,
         profile_digest: str | None,
         doc_id: int | None = None,
+        observation: ProfileObservation | None = None,
     ) -> int:
         # an id is given only when re-ingest keeps one; otherwise the database numbers it
         id_column, id_mark = ("id, ", "?, ") if doc_id is not None else ("", "")
@@ -95,8 +128,8 @@ class DocumentStore:
             f"INSERT INTO {self.t.documents} ({id_column}capture_id, url, site, fetched_at, status,"
             " title, author, published, sitename, lang, lang_confidence, segments, text, extracted,"
             " removed, meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
-            " warc_offset, warc_record_id, extractor_version, profile_digest)"
-            f" VALUES ({id_mark}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " warc_offset, warc_record_id, extractor_version, profile_digest, profile_observation)"
+            f" VALUES ({id_mark}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (capture_id) DO UPDATE SET title = excluded.title,"
             " author = excluded.author, published = excluded.published,"
             " sitename = excluded.sitename, lang = excluded.lang,"
@@ -106,7 +139,8 @@ class DocumentStore:
             " charset_source = excluded.charset_source, outcome = excluded.outcome,"
             " reason = excluded.reason, content_sha256 = excluded.content_sha256,"
             " extractor_version = excluded.extractor_version,"
-            " profile_digest = excluded.profile_digest, indexed = 0 RETURNING id",
+            " profile_digest = excluded.profile_digest,"
+            " profile_observation = excluded.profile_observation, indexed = 0 RETURNING id",
             (
                 *((doc_id,) if doc_id is not None else ()),
                 capture.capture_id,
@@ -135,6 +169,7 @@ class DocumentStore:
                 capture.record_id,
                 doc.extractor_version,
                 profile_digest,
+                observation.to_json() if observation else None,
             ),
         ).fetchone()
         return int(row[0])
@@ -276,15 +311,15 @@ class DocumentStore:
         return totals
 
     # -- site profiles ------------------------------------------------------------------
-    def observe_article(self, site: str, article: str, copy: str, cands: set[Candidate]) -> bool:
+    def observe_article(self, site: str, obs: ProfileObservation) -> bool:
         """Count an article's candidates once, from one copy of it: the copy with the
         smallest key, whatever order copies arrive in (so counts depend on the set of
         pages only). Returns whether the counts changed."""
         row = self.conn.execute(
             f"SELECT copy, candidates FROM {self.t.profile_articles} WHERE site = ? AND article = ?",
-            (site, article),
+            (site, obs.article),
         ).fetchone()
-        if row is not None and (row[0] is None or row[0] <= copy):
+        if row is not None and (row[0] is None or row[0] <= obs.copy):
             return False  # counted already (rows from before copies were recorded stay)
         if row is not None:
             old = [tuple(c) for c in json.loads(row[1] or "[]")]
@@ -296,19 +331,52 @@ class DocumentStore:
             self.conn.execute(
                 f"DELETE FROM {self.t.profile_counts} WHERE site = ? AND articles <= 0", (site,)
             )
-        ordered = sorted(cands)
         self.conn.execute(
             f"INSERT INTO {self.t.profile_articles} (site, article, copy, candidates)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (site, article) DO UPDATE SET copy = excluded.copy,"
             " candidates = excluded.candidates",
-            (site, article, copy, json.dumps(ordered, ensure_ascii=False)),
+            (site, obs.article, obs.copy, json.dumps(obs.candidates, ensure_ascii=False)),
         )
         self.conn.executemany(
             f"INSERT INTO {self.t.profile_counts} (site, kind, text, articles) VALUES (?, ?, ?, 1)"
             f" ON CONFLICT (site, kind, text) DO UPDATE SET articles = {self.t.profile_counts}.articles + 1",
-            [(site, kind, text) for kind, text in ordered],
+            [(site, kind, text) for kind, text in obs.candidates],
         )
         return True
+
+    def observations(self, site: str) -> Iterator[tuple[int, ProfileObservation | None]]:
+        """(document id, its stored observation if any) of the site's extracted articles."""
+        rows = self.conn.execute(
+            f"SELECT id, profile_observation FROM {self.t.documents}"
+            " WHERE site = ? AND outcome = 'ok' ORDER BY id",
+            (site,),
+        )
+        for doc_id, text in rows:
+            yield doc_id, ProfileObservation.from_json(text) if text else None
+
+    def count_articles(self, site: str, observations: Iterator[ProfileObservation]) -> None:
+        """Replace the site's profile counts with those of these observations, in bulk:
+        each article counted once, from its copy with the smallest key (the rows
+        `observe_article` leaves after seeing the same pages in any order)."""
+        chosen: dict[str, ProfileObservation] = {}
+        for obs in observations:
+            best = chosen.get(obs.article)
+            if best is None or obs.copy < best.copy:
+                chosen[obs.article] = obs
+        counts = Counter(c for obs in chosen.values() for c in obs.candidates)
+        self.clear_profiles(site)
+        self.conn.executemany(
+            f"INSERT INTO {self.t.profile_articles} (site, article, copy, candidates)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (site, obs.article, obs.copy, json.dumps(obs.candidates, ensure_ascii=False))
+                for obs in chosen.values()
+            ],
+        )
+        self.conn.executemany(
+            f"INSERT INTO {self.t.profile_counts} (site, kind, text, articles) VALUES (?, ?, ?, ?)",
+            [(site, kind, text, n) for (kind, text), n in counts.items()],
+        )
 
     def site_rules(self, site: str, config: ProfileConfig) -> SiteRules:
         articles = self.conn.execute(

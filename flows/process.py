@@ -9,12 +9,14 @@ The result depends on the set of archived pages, not on the order they arrived i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
-from archive.documents import DocumentStore, PendingCapture, rules_digest
+from archive.documents import DocumentStore, PendingCapture, ProfileObservation, rules_digest
 from archive.layout import ArchiveLayout, as_layout
 from archive.storage import Storage
 from archive.warc import WrittenRecord, read_raw_payload_at
@@ -25,7 +27,6 @@ from extractors.fingerprint import Fingerprinter
 from extractors.language import weighted_length
 from extractors.model import Capture, Document
 from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
-from extractors.profiles import article_key, candidates, copy_key
 from extractors.worker import BoundedExtractor
 from flows.version import software_version
 
@@ -38,7 +39,11 @@ def load_capture(
     """The raw response at `warc_offset`, read from wherever the file is (object storage:
     this record only, by ranged reads). Pass `storage` to reuse one client for a batch."""
     with (storage or layout.storage()).open("warc", pending.warc_file) as f:
-        _, http_headers, body = read_raw_payload_at(f, pending.warc_offset)
+        return _capture_at(f, pending)
+
+
+def _capture_at(f: BinaryIO, pending: PendingCapture) -> Capture:
+    _, http_headers, body = read_raw_payload_at(f, pending.warc_offset)
     headers = {k.lower(): v for k, v in http_headers}
     return Capture(
         url=pending.url,
@@ -51,6 +56,31 @@ def load_capture(
         warc_file=pending.warc_file,
         warc_offset=pending.warc_offset,
     )
+
+
+def load_in_file_order(
+    storage: Storage, pending: list[PendingCapture]
+) -> Iterator[tuple[int, Capture | Exception]]:
+    """(index in `pending`, capture or why it could not be read), one WARC file at a time
+    and each file's records in offset order: a file is opened once per batch, and from
+    object storage the read-ahead of one ranged GET then serves the records after it."""
+    by_file: dict[str, list[int]] = {}
+    for index, item in enumerate(pending):
+        by_file.setdefault(item.warc_file, []).append(index)
+    for name, indexes in by_file.items():
+        indexes.sort(key=lambda i: pending[i].warc_offset)
+        try:
+            f = storage.open("warc", name)
+        except Exception as exc:  # an unreadable file is an outcome for each of its records
+            for index in indexes:
+                yield index, exc
+            continue
+        with f:
+            for index in indexes:
+                try:
+                    yield index, _capture_at(f, pending[index])
+                except Exception as exc:
+                    yield index, exc
 
 
 def text_store(layout: ArchiveLayout, catalog: Catalog, pipeline: Pipeline) -> WarcStore:
@@ -100,44 +130,46 @@ def extract_and_store(
     site profiles are complete (re-ingest learns them from every document at once)."""
     pipeline = Pipeline(max_decoded_bytes=max_decoded_bytes)
     docs = DocumentStore(catalog, tables)
-    extracted: list[tuple[PendingCapture, Document]] = []
-    storage = layout.storage()
+    found: dict[int, Document] = {}
     with BoundedExtractor(max_decoded_bytes=max_decoded_bytes) as extractor:
-        for item in pending:
-            try:
-                capture = load_capture(layout, item, storage)
-            except Exception as exc:  # an unreadable record is an outcome, not a crash
-                doc = Document(url=item.url, outcome="unreadable", reason=str(exc))
+        for index, capture in load_in_file_order(layout.storage(), pending):
+            if isinstance(capture, Exception):  # an unreadable record is an outcome
+                doc = Document(url=pending[index].url, outcome="unreadable", reason=str(capture))
             else:
                 doc = extractor.extract(capture)
             doc.extractor_version = pipeline.version
-            extracted.append((item, doc))
+            found[index] = doc
+    extracted = [(item, found[index]) for index, item in enumerate(pending)]
     outcomes: dict[str, int] = {}
+    observations = {
+        index: ProfileObservation.of(pipeline.profile_paragraphs(doc), pipeline.profile_config)
+        for index, (_, doc) in enumerate(extracted)
+        if doc.outcome == "ok"
+    }
     if not learn:
         with catalog.transaction():
-            for item, doc in extracted:
-                docs.save(item, doc, None, (doc_ids or {}).get(item.capture_id))
+            for index, (item, doc) in enumerate(extracted):
+                doc_id = (doc_ids or {}).get(item.capture_id)
+                docs.save(item, doc, None, doc_id, observations.get(index))
                 outcomes[doc.outcome] = outcomes.get(doc.outcome, 0) + 1
         return outcomes
     signer = Signer(catalog, tables)
     with catalog.transaction():
-        for _, doc in extracted:
-            if doc.outcome == "ok":
-                paragraphs = pipeline.profile_paragraphs(doc)
-                docs.observe_article(
-                    doc.site,
-                    article_key(paragraphs),
-                    copy_key(paragraphs),
-                    candidates(paragraphs, pipeline.profile_config),
-                )
+        for index, (_, doc) in enumerate(extracted):
+            if index in observations:
+                docs.observe_article(doc.site, observations[index])
         rules: dict[str, SiteRules] = {}
-        for item, doc in extracted:
+        for index, (item, doc) in enumerate(extracted):
             if doc.site not in rules:
                 rules[doc.site] = docs.site_rules(doc.site, pipeline.profile_config)
             site_rules = rules[doc.site]
             final = pipeline.finish(doc, site_rules)
             doc_id = docs.save(
-                item, final, rules_digest(site_rules), (doc_ids or {}).get(item.capture_id)
+                item,
+                final,
+                rules_digest(site_rules),
+                (doc_ids or {}).get(item.capture_id),
+                observations.get(index),
             )
             signer.sign(doc_id, final)
             outcomes[final.outcome] = outcomes.get(final.outcome, 0) + 1

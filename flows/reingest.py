@@ -20,7 +20,7 @@ parallel when a Dask cluster is given (`--dask`), and one after another otherwis
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from archive.catalog import LIVE, Catalog
-from archive.documents import DocumentStore, PendingCapture
+from archive.documents import DocumentStore, PendingCapture, ProfileObservation
 from archive.layout import ArchiveLayout, ArchiveLock, as_layout
 from archive.shadow import SHADOW, Scope, finish, start_or_resume, swap_in
 from extractors.fingerprint import Fingerprinter
@@ -163,9 +163,7 @@ def _in_shadow(catalog: Catalog, capture_id: int) -> bool:
 
 
 def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None:
-    """Site profiles of the sites in scope, learned again from every document of the site."""
-    from extractors.profiles import article_key, candidates, copy_key
-
+    """Site profiles of the sites in scope, counted again from every document of the site."""
     docs = DocumentStore(catalog, SHADOW)
     where, args = scope.where()
     sites = [
@@ -189,18 +187,26 @@ def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None
             sites,
         )
         for site in sites:
-            docs.clear_profiles(site)
-            for stored in docs.iter_documents(outcome="ok", site=site):
-                paragraphs = pipeline.profile_paragraphs(stored.document)
-                docs.observe_article(
-                    site,
-                    article_key(paragraphs),
-                    copy_key(paragraphs),
-                    candidates(paragraphs, pipeline.profile_config),
-                )
+            docs.count_articles(site, _observations(docs, pipeline, site))
             catalog.conn.execute(
                 f"UPDATE {SHADOW.documents} SET profile_digest = NULL WHERE site = ?", (site,)
             )
+
+
+def _observations(
+    docs: DocumentStore, pipeline: Pipeline, site: str
+) -> Iterator[ProfileObservation]:
+    """The observations the extract batches stored; computed here for documents that
+    have none (extracted by a version that did not store them)."""
+    missing = []
+    for doc_id, obs in docs.observations(site):
+        if obs is None:
+            missing.append(doc_id)
+        else:
+            yield obs
+    for stored in docs.get_many(missing):
+        paragraphs = pipeline.profile_paragraphs(stored.document)
+        yield ProfileObservation.of(paragraphs, pipeline.profile_config)
 
 
 def carry_over(catalog: Catalog) -> None:
