@@ -23,7 +23,7 @@ def _article(n: int, variant: str = "") -> list[str]:
 def _observations() -> list[ProfileObservation]:
     obs = [ProfileObservation.of(_article(n), DEFAULT_PROFILE) for n in range(8)]
     # a second copy of article 3 (same longest paragraph, other text): counted once
-    obs.append(ProfileObservation.of(_article(3) + ["转载请注明出处"], DEFAULT_PROFILE))
+    obs.append(ProfileObservation.of([*_article(3), "转载请注明出处"], DEFAULT_PROFILE))
     return obs
 
 
