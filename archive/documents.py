@@ -248,11 +248,17 @@ class DocumentStore:
         for row in self.conn.execute(sql + " ORDER BY id", args):
             yield _stored(row)
 
-    def documents_needing_text_record(self, limit: int) -> list[StoredDocument]:
+    def documents_needing_text_record(
+        self, limit: int, among: Sequence[int] | None = None
+    ) -> list[StoredDocument]:
+        """Documents with clean text and no text record yet (of the ids `among`)."""
+        sql, args = "", []
+        if among is not None:
+            sql, args = f" AND id IN ({','.join('?' * len(among)) or 'NULL'})", list(among)
         rows = self.conn.execute(
             f"SELECT * FROM {self.t.documents} WHERE outcome = 'ok' AND text_record_id IS NULL"
-            " ORDER BY id LIMIT ?",
-            (limit,),
+            f"{sql} ORDER BY id LIMIT ?",
+            (*args, limit),
         ).fetchall()
         return [_stored(r) for r in rows]
 

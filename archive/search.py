@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -177,11 +178,16 @@ class SearchIndex:
     def remove(self, doc_id: int) -> None:
         self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
 
-    def populate(self) -> int:
-        """Index every document whose text is not indexed yet (or changed since)."""
+    def populate(self, among: Sequence[int] | None = None) -> int:
+        """Index every document (of the ids `among`) whose text is not indexed yet (or
+        changed since)."""
         documents = self.documents
+        sql, args = "", []
+        if among is not None:
+            sql, args = f" AND id IN ({','.join('?' * len(among)) or 'NULL'})", list(among)
         rows = self.conn.execute(
-            f"SELECT id, title, text FROM {documents} WHERE outcome = 'ok' AND indexed = 0"
+            f"SELECT id, title, text FROM {documents} WHERE outcome = 'ok' AND indexed = 0{sql}",
+            args,
         ).fetchall()
         for doc_id, title, text in rows:
             self.add(doc_id, title, text or "")

@@ -101,6 +101,7 @@ def create_shadow(catalog: Catalog, scope: Scope) -> None:
         f" NOT IN (SELECT c.id FROM captures c WHERE 1 = 1{where})",
         args,
     )
+    conn.execute(f"UPDATE {SHADOW.documents} SET indexed = 0")  # the shadow index is empty
 
 
 def swap_in(catalog: Catalog) -> None:

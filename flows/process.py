@@ -254,14 +254,19 @@ def reclean_documents(
 
 
 def write_text_records(
-    layout: ArchiveLayout, catalog: Catalog, pipeline: Pipeline, tables: Tables
+    layout: ArchiveLayout,
+    catalog: Catalog,
+    pipeline: Pipeline,
+    tables: Tables,
+    among: list[int] | None = None,
 ) -> int:
-    """Clean text as WARC conversion records for documents that have none yet."""
+    """Clean text as WARC conversion records for documents (of the ids `among`: a batch
+    task's own) that have none yet."""
     docs = DocumentStore(catalog, tables)
     store = text_store(layout, catalog, pipeline)
     store.recover()
     written = 0
-    while batch := docs.documents_needing_text_record(500):
+    while batch := docs.documents_needing_text_record(500, among):
         writer = store.writer()
         placed = []
         for stored in batch:

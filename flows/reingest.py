@@ -32,6 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from archive.catalog import LIVE, Catalog
 from archive.documents import DocumentStore, PendingCapture, ProfileObservation
 from archive.layout import ArchiveLayout, ArchiveLock, as_layout
+from archive.search import SearchIndex
 from archive.shadow import SHADOW, Scope, finish, start_or_resume, swap_in
 from extractors.fingerprint import Fingerprinter
 from extractors.pipeline import Pipeline
@@ -209,10 +210,13 @@ def _observations(
         yield ProfileObservation.of(paragraphs, pipeline.profile_config)
 
 
-def carry_over(catalog: Catalog) -> None:
-    """What does not change need not be redone: text records and fingerprints of documents
-    whose clean text is the same as before; clusters are computed afresh for all."""
+def carry_over(catalog: Catalog, among: list[int] | None = None) -> None:
+    """What does not change need not be redone: documents (of the ids `among`) whose
+    clean text is the same as before keep their text records and fingerprints."""
     s, live = SHADOW.documents, LIVE.documents
+    sql, args = "", []
+    if among is not None:
+        sql, args = f" AND id IN ({','.join('?' * len(among)) or 'NULL'})", list(among)
     with catalog.transaction():
         catalog.conn.execute(
             f"UPDATE {s} SET (text_warc_file, text_warc_offset, text_record_id, content_key,"
@@ -220,11 +224,17 @@ def carry_over(catalog: Catalog) -> None:
             " l.text_warc_offset, l.text_record_id, l.content_key, l.signature, l.shingles,"
             f" l.anchors, l.weighted_length FROM {live} l WHERE l.capture_id = {s}.capture_id)"
             f" WHERE EXISTS (SELECT 1 FROM {live} l WHERE l.capture_id = {s}.capture_id"
-            f" AND l.text IS {s}.text AND l.signature IS NOT NULL)"
+            f" AND l.text IS {s}.text AND l.signature IS NOT NULL){sql}",
+            args,
         )
+
+
+def reset_clusters(catalog: Catalog) -> None:
+    """Clusters are computed afresh for every document."""
+    with catalog.transaction():
         catalog.conn.execute(
-            f"UPDATE {s} SET cluster_id = NULL, duplicate_of = NULL, translation_of = NULL,"
-            " indexed = 0"
+            f"UPDATE {SHADOW.documents} SET cluster_id = NULL, duplicate_of = NULL,"
+            " translation_of = NULL"
         )
 
 
@@ -284,11 +294,19 @@ def reingest_profiles_fn(archive: ArchiveLayout | str, reingest_id: int) -> list
 
 
 def reingest_clean_fn(archive: ArchiveLayout | str, doc_ids: list[int]) -> int:
-    """Clean and fingerprint a batch of shadow documents with their site's rules."""
+    """Clean and fingerprint a batch of shadow documents with their site's rules, then
+    give them their text records (kept where the text is unchanged, else written to the
+    task's own file) and their search index entries."""
     layout = as_layout(archive)
     catalog = layout.open_catalog()
     try:
-        return reclean_documents(catalog, Pipeline(), SHADOW, doc_ids)
+        pipeline = Pipeline()
+        cleaned = reclean_documents(catalog, pipeline, SHADOW, doc_ids)
+        carry_over(catalog, doc_ids)
+        write_text_records(layout, catalog, pipeline, SHADOW, doc_ids)
+        with catalog.transaction():
+            SearchIndex(catalog, SHADOW).populate(doc_ids)
+        return cleaned
     finally:
         catalog.close()
 
@@ -303,8 +321,9 @@ def reingest_finish_fn(
     try:
         scope = _scope(catalog, reingest_id)
         pipeline = Pipeline()
-        carry_over(catalog)
+        carry_over(catalog)  # what no clean batch covered (a resumed run's documents)
         write_text_records(layout, catalog, pipeline, SHADOW)
+        reset_clusters(catalog)
         cluster_and_index(catalog, SHADOW)
         report = ReingestReport(
             reingest_id,
