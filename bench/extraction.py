@@ -223,7 +223,6 @@ def removal_audit(
     from extractors import extract
     from extractors.clean import normalise_unicode
     from extractors.decode import decode_html
-    from extractors.main_text import extract_main
     from extractors.pipeline import default_pipeline
 
     pipeline = default_pipeline()
@@ -252,7 +251,7 @@ def removal_audit(
         t0 = time.process_time()
         html_text = decode_html(page.html).text
         t1 = time.process_time()
-        main = extract_main(html_text, page.url)
+        main = pipeline.main_text.extract(html_text, page.url)
         t2 = time.process_time()
         extracted = normalise_unicode(main.text if main else "")
         t3 = time.process_time()
@@ -261,7 +260,7 @@ def removal_audit(
         pipeline.language.analyse(cleaned.paragraphs)
         t5 = time.process_time()
         stages["decode"] += t1 - t0
-        stages["trafilatura (extract_main)"] += t2 - t1
+        stages["trafilatura + metadata"] += t2 - t1
         stages["ftfy + NFC"] += t3 - t2
         stages["clean (rule packs)"] += t4 - t3
         stages["language (analyse)"] += t5 - t4

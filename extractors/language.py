@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from extractors.model import Segment
+from extractors.ngram_detector import NgramDetector
 
 UNDETERMINED = "und"
 MIN_LETTERS = 12  # below this a document is `und`
@@ -62,13 +63,8 @@ class LanguageDetector:
         self.seed = seed
 
     @cached_property
-    def _factory(self):  # type: ignore[no-untyped-def]
-        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-
-        factory = DetectorFactory()
-        factory.load_profile(PROFILES_DIRECTORY)
-        factory.set_seed(self.seed)
-        return factory
+    def _ngrams(self) -> NgramDetector:
+        return NgramDetector(seed=self.seed, max_chars=LANGDETECT_CHARS)
 
     @cached_property
     def _t2s(self):  # type: ignore[no-untyped-def]
@@ -90,15 +86,9 @@ class LanguageDetector:
         return "zh-tw" if traditional > simplified else "zh-cn"
 
     def langdetect(self, text: str) -> str:
-        from langdetect.lang_detect_exception import LangDetectException
-
-        detector = self._factory.create()
-        detector.set_max_text_length(LANGDETECT_CHARS)
-        detector.append(text)
-        try:
-            return _normalise_label(detector.detect())
-        except LangDetectException:
-            return UNDETERMINED
+        """langdetect's label (its algorithm and profiles, `NgramDetector`), or `und`."""
+        label = self._ngrams.detect(text)
+        return UNDETERMINED if label is None else _normalise_label(label)
 
     def detect(self, text: str) -> str:
         """The language of one paragraph or sentence."""

@@ -1,4 +1,9 @@
-"""Main text and metadata with trafilatura, from one options object."""
+"""Main text and metadata with trafilatura, from one options object.
+
+A page is parsed once: hidden elements are stripped from that tree, trafilatura extracts
+from it (it works on its own copy, so a second opinion can reuse the tree) and the
+metadata is read from it by `extractors.metadata`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 from trafilatura import bare_extraction
-from trafilatura.settings import Extractor, use_config
+from trafilatura.settings import Extractor, set_date_params, use_config
 
 from extractors.hidden import strip_hidden
+from extractors.metadata import MetadataReader, PageMetadata
 
 MAX_HTML_CHARS = 5_000_000  # beyond this a page is cut before parsing (bounds time and memory)
 
@@ -24,6 +30,15 @@ class MainText:
     page_lang: str | None  # <html lang> or meta hint
 
 
+@dataclass(frozen=True)
+class ParsedPage:
+    """A page parsed once, hidden elements stripped: what extraction and metadata read."""
+
+    root: etree._Element
+    url: str
+    page_lang: str | None
+
+
 def trafilatura_config():  # type: ignore[no-untyped-def]
     """trafilatura's settings, with the thresholds warcflow relies on made explicit."""
     config = use_config()
@@ -32,26 +47,6 @@ def trafilatura_config():  # type: ignore[no-untyped-def]
     config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # time is bounded by our worker process
     config.set("DEFAULT", "EXTENSIVE_DATE_SEARCH", "off")
     return config
-
-
-def extract_recall(html: str, url: str) -> MainText | None:
-    """A second opinion favouring recall, for results that look like chrome only."""
-    return extract_main(html, url, recall=True)
-
-
-def _options(url: str, recall: bool = False) -> Extractor:
-    return Extractor(
-        config=trafilatura_config(),
-        output_format="python",
-        comments=False,  # reader comments are not the article
-        tables=True,
-        formatting=False,
-        links=False,
-        images=False,
-        recall=recall,
-        with_metadata=True,
-        url=url,
-    )
 
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
@@ -75,21 +70,60 @@ def page_language(root: etree._Element) -> str | None:
     return lang.strip().lower() if lang else None
 
 
-def extract_main(html: str, url: str, recall: bool = False) -> MainText | None:
-    """Visible main text and metadata, or None if trafilatura finds nothing."""
-    root = parse_html(html)
-    if root is None:
-        return None
-    hint = page_language(root)
-    strip_hidden(root)
-    result = bare_extraction(root, options=_options(url, recall=recall))
-    if result is None:
-        return None
-    return MainText(
-        text=result.text or "",
-        title=result.title,
-        author=result.author,
-        date=result.date,
-        sitename=result.sitename,
-        page_lang=hint,
-    )
+class MainTextExtractor:
+    """trafilatura with warcflow's options; holds the config and the metadata reader."""
+
+    def __init__(self) -> None:
+        self.config = trafilatura_config()
+        self.metadata = MetadataReader(
+            set_date_params(self.config.getboolean("DEFAULT", "EXTENSIVE_DATE_SEARCH"))
+        )
+
+    def parse(self, html: str, url: str) -> ParsedPage | None:
+        root = parse_html(html)
+        if root is None:
+            return None
+        hint = page_language(root)
+        strip_hidden(root)
+        return ParsedPage(root, url, hint)
+
+    def _options(self, url: str, recall: bool) -> Extractor:
+        return Extractor(
+            config=self.config,
+            output_format="python",
+            comments=False,  # reader comments are not the article
+            tables=True,
+            formatting=False,
+            links=False,
+            images=False,
+            recall=recall,
+            with_metadata=False,  # read by `self.metadata`, which trafilatura's would cost 4x
+            url=url,
+        )
+
+    def text(self, page: ParsedPage, recall: bool = False) -> str | None:
+        """The visible main text, or None if trafilatura finds nothing."""
+        result = bare_extraction(page.root, options=self._options(page.url, recall))
+        return None if result is None else result.text or ""
+
+    def main_text(self, page: ParsedPage, recall: bool = False) -> MainText | None:
+        text = self.text(page, recall)
+        if text is None:
+            return None
+        return self.with_metadata(page, text, self.metadata.read(page.root, page.url))
+
+    @staticmethod
+    def with_metadata(page: ParsedPage, text: str, meta: PageMetadata) -> MainText:
+        return MainText(
+            text=text,
+            title=meta.title,
+            author=meta.author,
+            date=meta.date,
+            sitename=meta.sitename,
+            page_lang=page.page_lang,
+        )
+
+    def extract(self, html: str, url: str, recall: bool = False) -> MainText | None:
+        """Visible main text and metadata of one page, or None if trafilatura finds nothing."""
+        page = self.parse(html, url)
+        return None if page is None else self.main_text(page, recall)

@@ -16,7 +16,7 @@ from importlib.metadata import version
 from extractors.clean import Cleaner, CleanResult, SiteRules, normalise_unicode, rule_paragraphs
 from extractors.decode import DecodedTooLarge, UndecodableContent, decode_html, decompress
 from extractors.language import LanguageDetector
-from extractors.main_text import MainText, extract_main, extract_recall
+from extractors.main_text import MainText, MainTextExtractor
 from extractors.model import Capture, Document
 from extractors.profiles import ProfileConfig
 from extractors.rules import RuleSet, load_rules
@@ -50,6 +50,7 @@ class Pipeline:
         self._last_clean: tuple[tuple[str, str | None, SiteRules | None], CleanResult] | None = None
         self.rules = rules or load_rules()
         self.cleaner = Cleaner(self.rules)
+        self.main_text = MainTextExtractor()
         self.language = LanguageDetector(seed=0)
         self.profile_config = profile_config = profile_config or ProfileConfig()
         self.version = (
@@ -82,18 +83,22 @@ class Pipeline:
     def extract_html(self, html: str, doc: Document) -> Document:
         """Main text and metadata; a result that cleans down to chrome only gets a second
         opinion from trafilatura favouring recall, and the better one is kept."""
-        main = extract_main(html, doc.url)
-        if main is None or not main.text.strip():
-            main = extract_recall(html, doc.url) or main
-        if main is None or not main.text.strip():
+        page = self.main_text.parse(html, doc.url)
+        if page is None:
             return _outcome(doc, "empty", "no main text found")
-        self._fill(doc, main)
+        text = self.main_text.text(page)
+        if not (text or "").strip():
+            text = self.main_text.text(page, recall=True) or text
+        if text is None or not text.strip():
+            return _outcome(doc, "empty", "no main text found")
+        meta = self.main_text.metadata.read(page.root, page.url)
+        self._fill(doc, self.main_text.with_metadata(page, text, meta))
         kept = self._clean_length(doc)
         if kept < SUSPECT_MAX_CHARS and kept < SUSPECT_KEPT_SHARE * len(doc.extracted):
-            other = extract_recall(html, doc.url)
-            if other is not None and other.text.strip():
+            other = self.main_text.text(page, recall=True)
+            if other is not None and other.strip():
                 candidate = replace(doc, meta=dict(doc.meta))
-                self._fill(candidate, other)
+                self._fill(candidate, self.main_text.with_metadata(page, other, meta))
                 if self._clean_length(candidate) > kept:
                     candidate.meta["fallback"] = "recall"
                     return candidate

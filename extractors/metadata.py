@@ -1,0 +1,191 @@
+"""Title, author, date and site name of a page: what warcflow keeps of trafilatura's metadata.
+
+trafilatura's `extract_metadata` also collects categories, tags, a licence and a
+hostname (nothing here uses them), and finds authors by copying the whole tree, pruning
+the copy and running XPath with EXSLT regex tests, which call back into Python for every
+element with a class. This module takes the same fields by the same rules, reusing
+trafilatura's own functions for the meta tags, title and date, and does the author
+search on the parsed tree itself with the regex tests written as plain XPath string
+tests (each regex is an alternation of literals) and the pruned elements skipped.
+tests/test_metadata.py checks it against `extract_metadata` field by field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html import unescape
+from typing import Any
+
+from htmldate import find_date
+from lxml import etree
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_sitename,
+    extract_title,
+    extract_url,
+    normalize_authors,
+)
+from trafilatura.utils import line_processing, trim
+
+AUTHOR_MAX_CHARS = 120  # as trafilatura: an author text must be 3..119 characters
+MAX_FIELD_CHARS = 10_000
+
+
+# trafilatura.xpaths.AUTHOR_XPATHS and AUTHOR_DISCARD_XPATHS as tests on one element, for
+# one pass over the tree. The three author expressions are tried in order; discarded
+# elements (comments, sidebars, dates, figures...) are pruned before any is tried.
+_AUTHOR_TAGS = (
+    frozenset({"a", "address", "div", "link", "p", "span", "strong"}),
+    frozenset({"a", "div", "h3", "h4", "p", "span"}),
+)
+_AUTHOR_CLASS = (
+    re.compile("author-?name|AuthorName|authorName"),
+    re.compile("author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name"),
+    re.compile("[Aa]uthor|screenname|writer|[Bb]yline"),
+)
+_AUTHOR_ID = (re.compile("author|zuozhe|bianji|xiaobian"), re.compile("[Aa]uthor"))
+_DISCARD_TAGS = frozenset({"a", "div", "section", "span"})
+_DISCARD_ID = re.compile("^comments|comment-?list|ProductReviews")
+_DISCARD_CLASS = re.compile(
+    "^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram"
+    "|article-(?:share|support)|print|category|meta-date|meta-reviewer"
+)
+
+
+def _author_expressions(el: etree._Element, tag: str, has_rel: bool) -> tuple[bool, bool, bool]:
+    get = el.get
+    cls, id_, itemprop = get("class"), get("id"), get("itemprop")
+    first = tag == "author" or (
+        tag in _AUTHOR_TAGS[0]
+        and (
+            get("rel") == "author"
+            or id_ == "author"
+            or cls == "author"
+            or itemprop == "author name"
+            or get("data-testid") in ("AuthorCard", "AuthorURL")
+            or (cls is not None and _AUTHOR_CLASS[0].search(cls) is not None)
+            or (has_rel and any(c.tag == "rel" and c.text_content() == "me" for c in el))
+        )
+    )
+    author_prop = itemprop is not None and "author" in itemprop
+    second = tag in _AUTHOR_TAGS[1] and (
+        cls in ("byline", "username", "byl", "BBL")
+        or author_prop
+        or (id_ is not None and _AUTHOR_ID[0].search(id_) is not None)
+        or (cls is not None and _AUTHOR_CLASS[1].search(cls) is not None)
+    )
+    component = get("data-component")
+    third = (
+        (component is not None and "Byline" in component)
+        or author_prop
+        or (id_ is not None and _AUTHOR_ID[1].search(id_) is not None)
+        or (cls is not None and _AUTHOR_CLASS[2].search(cls) is not None)
+    )
+    return first, second, third
+
+
+def _discarded(el: etree._Element, tag: str) -> bool:
+    if tag in ("time", "figure"):
+        return True
+    if tag not in _DISCARD_TAGS:
+        return False
+    get = el.get
+    cls, id_ = get("class"), get("id")
+    if id_ is not None and (id_ == "comments" or _DISCARD_ID.search(id_)):
+        return True
+    if cls is not None and (cls in ("comments", "title", "date") or _DISCARD_CLASS.search(cls)):
+        return True
+    component = get("data-component")
+    return component is not None and "Figure" in component
+
+
+@dataclass(frozen=True)
+class PageMetadata:
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    sitename: str | None = None
+
+
+class MetadataReader:
+    """Reads `PageMetadata` from a parsed page; holds the compiled XPath and date settings."""
+
+    def __init__(self, date_params: dict[str, Any]) -> None:
+        self.date_params = date_params
+
+    def read(self, tree: etree._Element, url: str | None) -> PageMetadata:
+        meta = examine_meta(tree)
+        author = meta.author if meta.author and " " in meta.author else None
+        author = author or self.author(tree)
+        title = meta.title or extract_title(tree)
+        page_url = meta.url or extract_url(tree, url)
+        date = find_date(tree, **{**self.date_params, "url": page_url})
+        sitename = meta.sitename or extract_sitename(tree)
+        if sitename:
+            sitename = sitename.lstrip("@")
+            if sitename and "." not in sitename and not sitename[0].isupper():
+                sitename = sitename.title()
+        elif page_url and (match := META_URL.match(page_url)):
+            sitename = match[1]
+        return PageMetadata(
+            title=_tidy(title), author=_tidy(author), date=_tidy(date), sitename=_tidy(sitename)
+        )
+
+    @staticmethod
+    def author(tree: etree._Element) -> str | None:
+        """The first plausible author element outside comments, sidebars, dates and figures,
+        tried expression by expression as trafilatura's `extract_author` does."""
+        has_rel = tree.find(".//rel") is not None
+        discarded: set[etree._Element] = set()
+        found: tuple[list[etree._Element], ...] = ([], [], [])
+        for el in tree.iter(etree.Element):
+            tag = el.tag
+            if el is not tree and _discarded(el, tag):
+                discarded.add(el)
+            if not el.attrib and tag != "author" and not has_rel:
+                continue
+            for matched, bucket in zip(_author_expressions(el, tag, has_rel), found, strict=True):
+                if matched:
+                    bucket.append(el)
+        for bucket in found:
+            for elem in bucket:
+                if elem in discarded or any(a in discarded for a in elem.iterancestors()):
+                    continue
+                content = trim(" ".join(_pruned_text(elem, discarded)))
+                if content and 2 < len(content) < AUTHOR_MAX_CHARS:
+                    return normalize_authors(None, content)
+        return None
+
+
+def _tidy(value: str | None) -> str | None:
+    """As trafilatura's `Document.clean_and_trim`: length cap, entities, spaces, controls."""
+    if not isinstance(value, str):
+        return value
+    if len(value) > MAX_FIELD_CHARS:
+        value = value[: MAX_FIELD_CHARS - 1] + "…"
+    return line_processing(unescape(value))
+
+
+def _pruned_text(elem: etree._Element, discarded: set[etree._Element]) -> Iterator[str]:
+    """`elem.itertext()` as if the discarded descendants had been deleted with their tails
+    kept: a deleted element's tail joins the text before it, as trafilatura's
+    `delete_element` does, so no space appears where none was."""
+    pieces: list[str] = [elem.text or ""]
+    _collect(elem, discarded, pieces)
+    return iter(pieces)
+
+
+def _collect(elem: etree._Element, discarded: set[etree._Element], pieces: list[str]) -> None:
+    for child in elem:
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            pieces.append(child.tail or "")
+            continue
+        if child in discarded:
+            pieces[-1] += child.tail or ""
+            continue
+        pieces.append(child.text or "")
+        _collect(child, discarded, pieces)
+        pieces.append(child.tail or "")
