@@ -91,22 +91,22 @@ class ClusterStore:
                 " AND outcome = 'ok'"
             )
         }
-        changed = 0
         links = index.link_translations([m.id for m in new])
-        with self.catalog.transaction():
-            for doc_id, (cluster_id, duplicate_of) in index.assignments().items():
-                if current.get(doc_id) != (cluster_id, duplicate_of):
-                    self.conn.execute(
-                        f"UPDATE {self.t.documents} SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
-                        (cluster_id, duplicate_of, doc_id),
-                    )
-                    changed += 1
-            for cluster_id, original in links.items():
-                self.conn.execute(
-                    f"UPDATE {self.t.documents} SET translation_of = ? WHERE cluster_id = ?",
-                    (original, cluster_id),
-                )
-        return ClusterChanges(len(new), changed, len(links), index.candidates_checked)
+        updates = [
+            (cluster_id, duplicate_of, doc_id)
+            for doc_id, (cluster_id, duplicate_of) in index.assignments().items()
+            if current.get(doc_id) != (cluster_id, duplicate_of)
+        ]
+        with self.catalog.transaction():  # in bulk: one round trip per statement, not per row
+            self.conn.executemany(
+                f"UPDATE {self.t.documents} SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
+                updates,
+            )
+            self.conn.executemany(
+                f"UPDATE {self.t.documents} SET translation_of = ? WHERE cluster_id = ?",
+                list(links.items()),
+            )
+        return ClusterChanges(len(new), len(updates), len(links), index.candidates_checked)
 
     def copies(self, doc_id: int) -> list[tuple[int, str, str | None]]:
         """Other documents in the same cluster: (id, url, duplicate_of)."""
