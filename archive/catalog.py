@@ -689,7 +689,9 @@ class Catalog:
         return self._warc_file(row) if row else None
 
     def open_warc_files(self) -> list[WarcFile]:
-        rows = self.conn.execute("SELECT * FROM warc_files WHERE state = 'open'").fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM warc_files WHERE state = 'open' ORDER BY id"
+        ).fetchall()
         return [self._warc_file(r) for r in rows]
 
     def warc_files(self, kind: str | None = None) -> list[WarcFile]:
@@ -708,6 +710,10 @@ class Catalog:
             "UPDATE warc_files SET committed_size = ?, records = records + ? WHERE name = ?",
             (size, records, name),
         )
+
+    def forget_warc_file(self, name: str) -> None:
+        """Drop a file that holds nothing committed (nothing can point into it)."""
+        self.conn.execute("DELETE FROM warc_files WHERE name = ? AND committed_size = 0", (name,))
 
     def close_warc_file(self, name: str) -> None:
         self.conn.execute("UPDATE warc_files SET state = 'closed' WHERE name = ?", (name,))

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, WarcFile
 from archive.cdxj import write_cdxj
 from archive.layout import ArchiveLayout
 from archive.storage import Storage
@@ -158,15 +158,18 @@ class WarcStore:
             name, committed = current.name, current.committed_size
         path = self.layout.dir_for(self.kind) / name
         stream = path.open("ab")
+        # this process is the file's only writer (archive lock): what an earlier attempt
+        # left past the committed size is not part of the archive
+        stream.truncate(committed)
         stream.seek(0, 2)
         self._stream = stream
         self._writer = WarcFileWriter(stream, name, clock=self._clock, make_id=self._make_id)
         if committed == 0:
-            self._writer.write_warcinfo(self._warcinfo())
+            self._writer.write_warcinfo(self.warcinfo())
             self.catalog.commit_warc_size(name, self._writer.sync(), records=1)
         return self._writer
 
-    def _warcinfo(self) -> dict[str, object]:
+    def warcinfo(self) -> dict[str, object]:
         return {
             "software": self.info.get("software", "warcflow"),
             "format": "WARC File Format 1.1",
@@ -183,7 +186,7 @@ class WarcStore:
         stream = (folder / name).open("xb")
         self._stream = stream
         self._writer = WarcFileWriter(stream, name, clock=self._clock, make_id=self._make_id)
-        self._writer.write_warcinfo(self._warcinfo())
+        self._writer.write_warcinfo(self.warcinfo())
         return self._writer
 
     def is_full(self) -> bool:
@@ -242,23 +245,46 @@ class WarcStore:
 
     def close(self) -> Path | None:
         """Close the current file (if any) and index it (remote: and publish it, and the
-        local path it had is gone, so None)."""
+        local path it had is gone, so None). Local files of this kind that worker
+        processes left open are closed and indexed too; returns the newest."""
         if self.remote:
             self.publish()
             return None
-        current = self.catalog.open_warc_file(self.kind)
         if self._stream is not None:
             self._writer.sync()  # type: ignore[union-attr]
             self._stream.close()
         self._stream = None
         self._writer = None
-        if current is None:
-            return None
-        path = self.layout.dir_for(self.kind) / current.name
-        if self.kind == "warc":
-            write_cdxj(path, self.layout.cdx_dir)
-        self.catalog.close_warc_file(current.name)
+        path = None
+        for wf in self.catalog.open_warc_files():
+            if wf.kind != self.kind:
+                continue
+            if wf.committed_size == 0:  # given to a worker that had nothing to write
+                (self.layout.dir_for(self.kind) / wf.name).unlink(missing_ok=True)
+                self.catalog.forget_warc_file(wf.name)
+                continue
+            path = self.layout.dir_for(self.kind) / wf.name
+            if self.kind == "warc":
+                write_cdxj(path, self.layout.cdx_dir)
+            self.catalog.close_warc_file(wf.name)
         return path
+
+    def files_for_workers(self, count: int) -> list[WarcFile]:
+        """Local: an open file for each of `count` worker processes (the oldest open ones,
+        and new ones registered if there are too few); the caller holds the archive lock."""
+        assert not self.remote, "worker processes write local files only"
+        self.detach()
+        files = [wf for wf in self.catalog.open_warc_files() if wf.kind == self.kind]
+        while len(files) < count:
+            name = self.register_new()
+            files.append(WarcFile(name, self.kind, "open", 0, 0))
+        return files[:count]
+
+    def register_new(self) -> str:
+        """A new local file, registered (open, empty) before anything is written to it."""
+        name = self._new_name()
+        self.catalog.register_warc_file(name, self.kind)
+        return name
 
     def detach(self) -> None:
         """Close the file handle but leave the file open for appending by a later batch."""
@@ -275,6 +301,76 @@ class WarcStore:
             return f"{self.prefix}-{stamp}-{unique}.warc.gz"
         serial = self.catalog.next_warc_serial()
         return f"{self.prefix}-{stamp}-{serial:05d}.warc.gz"
+
+
+class OwnedWarcFile:
+    """One open local WARC file written by a worker process, which never touches the
+    catalog: the crawl's process (holding the archive lock) hands it the file's name and
+    committed size. Nothing else writes the file meanwhile, so it is first cut back to
+    that size (what an earlier, killed attempt left past it goes), then appended to;
+    `sync()` fsyncs and says how far the file is durable, for the crawl's process to
+    record together with the captures it covers."""
+
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        committed: int,
+        info: dict[str, object],
+        clock: Clock = utcnow,
+        make_id: IdFactory = new_record_id,
+    ) -> None:
+        self.folder = folder
+        self.name = name
+        self.committed = committed
+        self.info = info
+        self._clock = clock
+        self._make_id = make_id
+        self._stream: BinaryIO | None = None
+        self._writer: WarcFileWriter | None = None
+        self._synced_records = 0
+
+    def writer(self) -> WarcFileWriter:
+        if self._writer is not None:
+            return self._writer
+        stream = (self.folder / self.name).open("ab")
+        stream.truncate(self.committed)
+        stream.seek(0, 2)
+        self._stream = stream
+        self._writer = WarcFileWriter(stream, self.name, clock=self._clock, make_id=self._make_id)
+        self._synced_records = 0
+        if self.committed == 0:
+            self._writer.write_warcinfo(self.info)
+        return self._writer
+
+    @property
+    def unsynced(self) -> int:
+        """Records written since the last sync."""
+        return 0 if self._writer is None else self._writer.records - self._synced_records
+
+    def size(self) -> int:
+        return 0 if self._stream is None else self._stream.tell()
+
+    def sync(self) -> tuple[str, int, int]:
+        """fsync; returns (name, durable size, records written since the last sync)."""
+        writer = self.writer()
+        size = writer.sync()
+        records = writer.records - self._synced_records
+        self._synced_records = writer.records
+        self.committed = size
+        return self.name, size, records
+
+    def detach(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = None
+        self._writer = None
+
+    def reopen(self, name: str) -> None:
+        """Continue in another (registered, empty) file."""
+        self.detach()
+        self.name = name
+        self.committed = 0
 
 
 def warc_path(layout: ArchiveLayout, name: str) -> Path:

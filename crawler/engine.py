@@ -1,42 +1,54 @@
-"""The crawl loop: frontier -> robots -> politeness -> safe fetch -> WARC -> catalog.
+"""The crawl loop: frontier -> robots -> politeness -> fetch and store -> catalog.
 
 `Crawler.run(budget)` fetches up to `budget` URLs of one run and returns; the flow
 calls it once per batch (one Prefect task per batch). Many hosts are fetched in
-parallel, one request at a time per host. Everything it decides is recorded: each
-frontier row ends `done`, `failed` or `skipped` with an outcome and a reason.
+parallel; one host gets one request at a time (more only with `host_connections` and
+no delay). Everything it decides is recorded: each frontier row ends `done`, `failed`
+or `skipped` with an outcome and a reason.
+
+This process owns the catalog: it claims URLs, keeps robots rules, politeness and the
+budget, and commits outcomes in groups. The work on each URL (fetch, parse, WARC) is
+done by `PageWork` (crawler/pages.py), here or in worker processes
+(crawler/workers.py); either way a record is fsynced before the catalog names it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from warcio.exceptions import ArchiveLoadFailed
-
-from archive.catalog import Capture, Catalog, FrontierEntry, NewURL, StoredCapture
-from archive.warc import HttpResponse, RevisitOf, read_raw_payload_at, sha1_digest
+from archive.catalog import Capture, Catalog, FrontierEntry, NewURL
+from archive.warc import WarcFileWriter
 from archive.warcstore import PublishedFile, WarcStore
 from crawler import outcomes as oc
-from crawler.errors import CrawlError, UnsafeURL
-from crawler.fetch import Exchange, SafeClient, check_url_shape
-from crawler.links import extract_links
+from crawler.fetch import SafeClient
+from crawler.pages import (
+    Done,
+    Notice,
+    PageDone,
+    PageJob,
+    PageWork,
+    Result,
+    RobotsDone,
+    RobotsJob,
+)
 from crawler.politeness import HostSlot, backoff_delay
 from crawler.robots import RobotsRules, rules_from_response
 from crawler.settings import CrawlSettings
-from crawler.sitemaps import looks_like_sitemap, parse_sitemap
 from crawler.sources import Source
 from crawler.urls import canonicalize, host_key
-from extractors.decode import DecodedTooLarge, UndecodableContent, decode_html, decompress
+from crawler.workers import InlinePages, WorkerPool, WorkerSetup
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-XML_TYPES = ("application/xml", "text/xml", "application/x-gzip", "application/gzip")
-ROBOTS_MAX_REDIRECTS = 5
 GROUP_COMMIT_SIZE = 64  # outcomes per fsync + catalog transaction
 GROUP_COMMIT_SECONDS = 0.2
+HOST_STINT_PAGES = 10  # pages a host keeps its place while other hosts wait for one
+CONTENTION_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -49,19 +61,25 @@ class BatchStats:
         self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + 1
 
 
-@dataclass(frozen=True)
-class Result:
-    """What processing one fetched URL decided."""
-
-    state: str
-    outcome: str
-    reason: str | None = None
-    new_urls: tuple[NewURL, ...] = ()
-    retry_at: float | None = None
-
-
 # a URL's outcome and its capture, waiting for the next commit (robots.txt: no entry)
 Outcome = tuple[FrontierEntry | None, Result | None, Capture | None]
+
+
+@dataclass
+class _Dispatched:
+    """A job handed to the page work, until its outcome is known."""
+
+    entry: FrontierEntry | None
+    notice: asyncio.Future[Notice]
+    done: asyncio.Future[Done] | None = None  # robots.txt: awaited whole
+    decision: Result | None = None  # a retryable failure: retried or failed
+
+
+@dataclass
+class _Stint:
+    """A host's current turn in one of the parallel places."""
+
+    pages: int = 0
 
 
 def seed_urls(sources: list[Source]) -> list[NewURL]:
@@ -87,6 +105,7 @@ class Crawler:
         self.catalog = catalog
         self.store = store
         self.settings = settings
+        self.source_list = sources
         self.sources = {s.name: s for s in sources}
         self.run_id = run_id
         self.hosts = list(hosts) if hosts is not None else None  # a shard: only these hosts
@@ -97,10 +116,26 @@ class Crawler:
         self._slots: dict[str, HostSlot] = {}
         self._started = catalog.pages_started(run_id)
         self._started_by_source = {s.name: catalog.pages_started(run_id, s.name) for s in sources}
+        self._history = (
+            catalog.conn.execute(
+                "SELECT 1 FROM captures WHERE run_id < ? LIMIT 1", (run_id,)
+            ).fetchone()
+            is not None
+        )  # without it no URL can have an earlier capture
         self.claimed = 0
         self._budget = 0
         self._pending: list[Outcome] = []
         self._last_flush = time.monotonic()
+        self._job_ids = itertools.count(1)
+        self._jobs: dict[int, _Dispatched] = {}
+        self._unsettled: dict[str, int] = {}  # per host: URLs handed out, not yet committed
+        self._handed_out: set[int] = set()  # their frontier ids
+        self._awaiting: dict[int, list[Outcome]] = {}  # per worker: written, not yet fsynced
+        self._marks: dict[str, tuple[int, int]] = {}  # file -> (durable size, new records)
+        self._failure: BaseException | None = None
+        self._stints: dict[str, int] = {}  # turns each host has had
+        self._contended = False  # hosts are waiting for a place
+        self._flushed: asyncio.Event | None = None
         # Object storage: outcomes with a capture wait here until their file is published.
         self._held: list[Outcome] = []
         # ... and a host's robots rules wait for their robots.txt capture (file name, args)
@@ -110,37 +145,41 @@ class Crawler:
 
     # -- budget --------------------------------------------------------------------
     def _may_claim(self) -> bool:
-        return self.claimed < self._budget and self._started < self.settings.limits.max_pages
+        return (
+            self._failure is None
+            and self.claimed < self._budget
+            and self._started < self.settings.limits.max_pages
+        )
 
     def _source_full(self, source: str) -> bool:
         limit = self.sources[source].max_pages if source in self.sources else None
         return limit is not None and self._started_by_source.get(source, 0) >= limit
 
-    def _max_depth(self, source: str) -> int:
-        src = self.sources.get(source)
-        if src is not None and src.max_depth is not None:
-            return src.max_depth
-        return self.settings.limits.max_depth
-
     # -- main loop -----------------------------------------------------------------
     async def run(self, budget: int) -> BatchStats:
         self._budget = budget
-        async with SafeClient(
-            self.settings.fetch,
-            self.settings.user_agent,
-            max_connections=max(4, self.settings.politeness.max_hosts * 2),
-        ) as client:
-            self._client = client
+        self._flushed = asyncio.Event()
+        async with self._page_work() as pages:
+            self._pages = pages
             active: dict[str, asyncio.Task[None]] = {}
+            checked = 0.0
             while True:
+                self._raise_failure()
                 free = self.settings.politeness.max_hosts - len(active)
                 if free > 0 and self._may_claim():
-                    for host in self.catalog.ready_hosts(
-                        self.run_id, self.clock(), set(active), free, self.hosts
-                    ):
+                    for host in self._next_hosts(set(active), free):
+                        self._stints[host] = self._stints.get(host, 0) + 1
                         active[host] = asyncio.create_task(self._host_worker(host))
+                elif free <= 0 and time.monotonic() - checked >= CONTENTION_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    self._contended = bool(
+                        self.catalog.ready_hosts(
+                            self.run_id, self.clock(), set(active), 1, self.hosts
+                        )
+                    )
                 if not active:
-                    self._flush()  # unflushed results may hold the next URLs
+                    self._contended = False
+                    await self._settle()  # unflushed results may hold the next URLs
                     if self._may_claim() and self.catalog.ready_hosts(
                         self.run_id, self.clock(), set(), 1, self.hosts
                     ):
@@ -161,21 +200,109 @@ class Crawler:
                     if task in done:
                         del active[host]
                         task.result()  # a bug in a worker must surface, not vanish
-            self._flush()
-            if self.store.remote:
-                self.store.publish()  # records the held captures (`_record_held`)
+            self._raise_failure()
+            await self._settle()
+        self._raise_failure()
+        self._flush()
+        if self.store.remote:
+            self.store.publish()  # records the held captures (`_record_held`)
         return self.stats
+
+    def _next_hosts(self, active: set[str], free: int) -> list[str]:
+        """Hosts to start, shallowest work first, and among those the ones that had the
+        fewest turns (a host that gave its place up goes behind those waiting)."""
+        ready = self.catalog.ready_hosts(
+            self.run_id, self.clock(), active, free + self.settings.politeness.max_hosts, self.hosts
+        )
+        return sorted(ready, key=lambda h: self._stints.get(h, 0))[:free]
+
+    @asynccontextmanager
+    async def _page_work(self) -> AsyncIterator[InlinePages | WorkerPool]:
+        """Worker processes for a local archive crawled by this process alone (not a
+        shard of a distributed crawl); else the work runs here."""
+        workers = self.settings.worker_count()
+        if workers > 1 and not self.store.remote and self.hosts is None:
+            pool = WorkerPool(self._worker_setups(workers), self)
+            try:
+                await pool.start()
+                yield pool
+                await pool.stop()
+            except BaseException:
+                pool.kill()
+                raise
+            return
+        async with SafeClient(
+            self.settings.fetch,
+            self.settings.user_agent,
+            max_connections=max(4, self.settings.politeness.max_hosts * 2),
+        ) as client:
+
+            async def writer() -> WarcFileWriter:
+                return self.store.writer()
+
+            work = PageWork(
+                client,
+                writer,
+                lambda: self.store.storage,
+                self.settings,
+                self.source_list,
+                self.run_id,
+            )
+            inline = InlinePages(work, self)
+            try:
+                yield inline
+                await inline.stop()
+            except BaseException:
+                inline.kill()
+                raise
+
+    def _worker_setups(self, count: int) -> list[WorkerSetup]:
+        files = self.store.files_for_workers(count)
+        return [
+            WorkerSetup(
+                index=i,
+                layout=self.store.layout,
+                settings=self.settings,
+                sources=self.source_list,
+                run_id=self.run_id,
+                warc_name=wf.name,
+                warc_committed=wf.committed_size,
+                warcinfo=self.store.warcinfo(),
+                max_file_bytes=self.store.max_bytes,
+                group_size=GROUP_COMMIT_SIZE,
+                group_seconds=GROUP_COMMIT_SECONDS,
+            )
+            for i, wf in enumerate(files)
+        ]
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     async def _host_worker(self, host: str) -> None:
         robots = await self._robots_for(host)
         slot = self._slot(host, robots)
+        lanes = self.settings.politeness.connections_for(slot.delay)
+        stint = _Stint()
+        await asyncio.gather(*(self._lane(host, robots, slot, stint, n) for n in range(lanes)))
+
+    async def _lane(
+        self, host: str, robots: RobotsRules, slot: HostSlot, stint: _Stint, lane: int
+    ) -> None:
+        """One request at a time to `host`, until its queue is empty, the budget is spent,
+        or (other hosts waiting) its turn is over."""
         while self._may_claim():
+            if self._contended and stint.pages >= HOST_STINT_PAGES:
+                return
             wait = slot.wait_time(self.clock())
             if wait > 0:
                 await asyncio.sleep(wait)
             entry = self.catalog.claim_next(self.run_id, host, self.clock())
+            if entry is None and self._unsettled.get(host):
+                await self._settle_host(host)  # its next URLs may be in what is in hand
+                continue
             if entry is None and self._pending:
-                self._flush()  # this host's next URLs may be waiting in the commit group
+                self._flush()
                 entry = self.catalog.claim_next(self.run_id, host, self.clock())
             if entry is None:
                 return
@@ -195,11 +322,55 @@ class Crawler:
             self.claimed += 1
             self._started += 1
             self._started_by_source[entry.source] = self._started_by_source.get(entry.source, 0) + 1
-            result = await self._fetch_and_store(entry)
-            slot.fetched(self.clock())
-            if result.retry_at is not None:
-                slot.back_off(result.retry_at)
-            self.catalog.set_next_fetch(self.run_id, host, slot.next_at)
+            stint.pages += 1
+            decision = await self._hand_out(entry, lane)
+            now = self.clock()
+            slot.fetched(now)
+            if decision is not None and decision.retry_at is not None:
+                slot.back_off(decision.retry_at)
+            if slot.next_at > now or slot.saved_at > now:  # a wait to keep across restarts
+                self.catalog.set_next_fetch(self.run_id, host, slot.next_at)
+                slot.saved_at = slot.next_at
+
+    async def _hand_out(self, entry: FrontierEntry, lane: int) -> Result | None:
+        """Give the URL to the page work; returns once its response is in (the host is
+        then free), with the decision on a retryable failure. The rest follows in
+        `on_done`."""
+        previous = None
+        if self._history:
+            previous = self.catalog.latest_capture(entry.url, before_run=self.run_id)
+        job = PageJob(next(self._job_ids), entry, previous)
+        dispatched = _Dispatched(entry, asyncio.get_running_loop().create_future())
+        self._jobs[job.id] = dispatched
+        self._unsettled[entry.host] = self._unsettled.get(entry.host, 0) + 1
+        self._handed_out.add(entry.id)
+        self._pages.submit(job, (entry.host, lane))
+        await dispatched.notice
+        return dispatched.decision
+
+    async def _settle_host(self, host: str) -> None:
+        """Wait until what was handed out for `host` is committed."""
+        while self._unsettled.get(host) and self._failure is None:
+            self._pages.sync_now()
+            self._flush()
+            if not self._unsettled.get(host):
+                break
+            await self._next_flush()
+
+    async def _settle(self) -> None:
+        """Wait until everything handed out is committed."""
+        while (self._jobs or any(self._awaiting.values())) and self._failure is None:
+            self._pages.sync_now()
+            self._flush()
+            if not (self._jobs or any(self._awaiting.values())):
+                break
+            await self._next_flush()
+        self._flush()
+
+    async def _next_flush(self) -> None:
+        assert self._flushed is not None
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._flushed.wait(), GROUP_COMMIT_SECONDS / 4)
 
     def _slot(self, host: str, robots: RobotsRules) -> HostSlot:
         if host not in self._slots:
@@ -209,8 +380,75 @@ class Crawler:
             if crawl_delay is not None:
                 delay = max(delay, min(crawl_delay, pol.max_crawl_delay))
             state = self.catalog.host_state(self.run_id, host)
-            self._slots[host] = HostSlot(host, delay, next_at=state.next_fetch_at if state else 0.0)
+            saved = state.next_fetch_at if state else 0.0
+            self._slots[host] = HostSlot(host, delay, next_at=saved, saved_at=saved)
         return self._slots[host]
+
+    # -- what comes back from the page work (crawler/workers.py PagesSink) ---------------
+    def on_notice(self, worker: int, notice: Notice) -> None:
+        dispatched = self._jobs.get(notice.job)
+        if dispatched is None or dispatched.notice.done():
+            return
+        if notice.retry is not None and dispatched.entry is not None:
+            retry = notice.retry
+            dispatched.decision = self._retry_or_fail(
+                dispatched.entry, retry.outcome, retry.why, retry.retry_after
+            )
+        dispatched.notice.set_result(notice)
+
+    def on_done(self, worker: int, done: Done) -> None:
+        dispatched = self._jobs.pop(done.job)
+        if isinstance(done, RobotsDone):
+            outcomes: list[Outcome] = [(None, None, capture) for capture in done.captures]
+            self.stats.archived_bytes += sum(c.body_bytes for c in done.captures)
+            self._settle_outcomes(worker, outcomes)
+            if dispatched.done is not None and not dispatched.done.done():
+                dispatched.done.set_result(done)
+            return
+        assert isinstance(done, PageDone) and dispatched.entry is not None
+        if not dispatched.notice.done():
+            dispatched.notice.set_result(Notice(done.job, done.retry))
+        if done.fetched:
+            self.stats.fetched += 1
+        if done.capture is not None:
+            self.stats.archived_bytes += done.body_bytes
+        result = dispatched.decision if done.retry is not None else done.result
+        assert result is not None
+        self._settle_outcomes(worker, [(dispatched.entry, result, done.capture)])
+
+    def _settle_outcomes(self, worker: int, outcomes: list[Outcome]) -> None:
+        if self._pages.inline:
+            self._pending.extend(outcomes)
+        else:  # a capture waits for the worker's next mark; the rest can go now
+            for item in outcomes:
+                if item[2] is None:
+                    self._pending.append(item)
+                else:
+                    self._awaiting.setdefault(worker, []).append(item)
+        self._maybe_flush()
+
+    def on_mark(self, worker: int, name: str, size: int, records: int) -> None:
+        """Worker `worker` fsynced `name` up to `size`: what it sent so far is durable."""
+        self._pending.extend(self._awaiting.pop(worker, []))
+        _, earlier = self._marks.get(name, (0, 0))
+        self._marks[name] = (size, earlier + records)
+        self._flush()
+
+    def on_rotated(self, worker: int, name: str) -> str:
+        """Worker `worker` filled `name` (its last mark came just before): close it and
+        register the file it continues in."""
+        self._flush()
+        with self.catalog.transaction():
+            self.catalog.close_warc_file(name)
+            return self.store.register_new()
+
+    def on_failure(self, exc: BaseException) -> None:
+        if self._failure is None:
+            self._failure = exc
+        for dispatched in self._jobs.values():
+            for future in (dispatched.notice, dispatched.done):
+                if future is not None and not future.done():
+                    future.set_exception(exc)
 
     # -- robots --------------------------------------------------------------------
     async def _robots_for(self, host: str) -> RobotsRules:
@@ -228,44 +466,25 @@ class Crawler:
         return rules
 
     async def _fetch_robots(self, host: str) -> RobotsRules:
-        scheme = self._scheme_for(host)
-        url = f"{scheme}://{host}/robots.txt"
-        status: int | None = None
-        body = b""
-        capture: Capture | None = None
-        for _ in range(ROBOTS_MAX_REDIRECTS + 1):
-            try:
-                exchange = await self._client.fetch(url)
-            except UnsafeURL as exc:
-                self._fail_host(host, oc.UNSAFE, exc.message)
-                return RobotsRules(policy="disallow_all", reason=exc.message)
-            except CrawlError:
-                status = None
-                break
-            capture = self._archive(exchange, source="robots", refers=None)
-            status = exchange.status
-            if exchange.status in (301, 302, 303, 307, 308) and exchange.header("location"):
-                target = canonicalize(exchange.header("location") or "", url)
-                if target is None:
-                    break
-                url = target
-                continue
-            try:
-                body = decompress(
-                    exchange.body,
-                    exchange.header("content-encoding"),
-                    self.settings.fetch.max_decoded_bytes,
-                )
-            except (DecodedTooLarge, UndecodableContent):
-                body = b""
-            break
+        url = f"{self._scheme_for(host)}://{host}/robots.txt"
+        job = RobotsJob(next(self._job_ids), host, url)
+        loop = asyncio.get_running_loop()
+        dispatched = _Dispatched(None, loop.create_future(), loop.create_future())
+        self._jobs[job.id] = dispatched
+        self._pages.submit(job, (host, 0))
+        done = await dispatched.done  # type: ignore[misc]
+        assert isinstance(done, RobotsDone)
+        if done.unsafe is not None:
+            self._fail_host(host, oc.UNSAFE, done.unsafe)
+            return RobotsRules(policy="disallow_all", reason=done.unsafe)
+        status = done.status
         now = self.clock()
-        rules = rules_from_response(status, body)
-        saved = (self.run_id, host, status, body, now)
-        if self.store.remote and status is not None and capture is not None:
+        rules = rules_from_response(status, done.body)
+        saved = (self.run_id, host, status, done.body, now)
+        if self.store.remote and status is not None and done.captures:
             # recorded with its capture: a worker that dies first leaves robots.txt to
             # be fetched (and archived) again by the retry
-            self._held_robots.append((capture.warc_file, saved))
+            self._held_robots.append((done.captures[-1].warc_file, saved))
         else:
             self.catalog.save_robots(*saved)
         if rules.policy == "disallow_all":
@@ -301,86 +520,7 @@ class Crawler:
                 self.run_id, [NewURL(url=url, host=host_key(url), source=row[0], depth=0)]
             )
 
-    # -- one URL -------------------------------------------------------------------
-    async def _fetch_and_store(self, entry: FrontierEntry) -> Result:
-        previous = self.catalog.latest_capture(entry.url, before_run=self.run_id)
-        conditional: dict[str, str] = {}
-        if previous is not None:
-            if previous.etag:
-                conditional["If-None-Match"] = previous.etag
-            if previous.last_modified:
-                conditional["If-Modified-Since"] = previous.last_modified
-        try:
-            exchange = await self._client.fetch(entry.url, conditional)
-        except UnsafeURL as exc:
-            return self._finish(entry, Result("failed", oc.UNSAFE, exc.message))
-        except CrawlError as exc:
-            return self._finish(entry, self._retry_or_fail(entry, exc.outcome, exc.message, None))
-        self.stats.fetched += 1
-        result = self._classify(entry, exchange)
-        revisit = None
-        if previous is not None and (
-            exchange.status == 304 or (200 <= exchange.status < 300 and exchange.truncated is None)
-        ):
-            revisit = previous
-        capture = self._archive(exchange, entry.source, refers=revisit)
-        if capture is not None and capture.record_type == "revisit":
-            # An unchanged page still leads to its links: those found in this body, or
-            # for a 304 (no body) those of the capture it refers to.
-            new_urls = result.new_urls
-            if exchange.status == 304:
-                new_urls = self._links_of_previous(entry, exchange, previous)  # type: ignore[arg-type]
-            result = Result(
-                "done",
-                oc.NOT_MODIFIED,
-                f"unchanged since {previous.fetched_at:%Y-%m-%d}",  # type: ignore[union-attr]
-                new_urls,
-            )
-        return self._finish(entry, result, capture)
-
-    def _classify(self, entry: FrontierEntry, ex: Exchange) -> Result:
-        status = ex.status
-        if status in (301, 302, 303, 307, 308):
-            return self._redirect(entry, ex)
-        if status == 429 or status >= 500:
-            outcome = oc.HTTP_5XX if status >= 500 else oc.HTTP_4XX
-            return self._retry_or_fail(entry, outcome, f"HTTP {status}", ex.retry_after())
-        if status == 304:
-            return Result("done", oc.NOT_MODIFIED, "HTTP 304")
-        if status >= 400:
-            return Result("failed", oc.HTTP_4XX, f"HTTP {status}")
-        if ex.truncated == "length":
-            return Result(
-                "done",
-                oc.TOO_LARGE,
-                f"body cut at {self.settings.fetch.max_body_bytes} bytes (max_body_bytes);"
-                " kept as WARC-Truncated: length",
-            )
-        if ex.truncated == "time":
-            return Result(
-                "done",
-                oc.TIMED_OUT,
-                f"body cut after {self.settings.fetch.total_timeout}s (total_timeout);"
-                " kept as WARC-Truncated: time",
-            )
-        try:
-            new_urls = self._discover(entry, ex)
-        except DecodedTooLarge as exc:
-            return Result("done", oc.TOO_LARGE, f"archived, not parsed: {exc}")
-        except UndecodableContent as exc:
-            return Result("done", oc.ARCHIVED, f"archived, not parsed: {exc}")
-        return Result("done", oc.ARCHIVED, None, new_urls)
-
-    def _links_of_previous(
-        self, entry: FrontierEntry, ex: Exchange, previous: StoredCapture
-    ) -> tuple[NewURL, ...]:
-        try:
-            with self.store.storage.open("warc", previous.warc_file) as f:
-                _, headers, body = read_raw_payload_at(f, previous.warc_offset)
-            return self._discover(entry, replace(ex, headers=headers, body=body))
-        except (OSError, ValueError, StopIteration, ArchiveLoadFailed):
-            return ()
-
+    # -- decisions -----------------------------------------------------------------
     def _retry_or_fail(
         self, entry: FrontierEntry, outcome: str, why: str, retry_after: float | None
     ) -> Result:
@@ -396,140 +536,47 @@ class Crawler:
             "failed", oc.RETRIES_EXHAUSTED, f"{why} after {entry.attempts} attempts ({outcome})"
         )
 
-    def _redirect(self, entry: FrontierEntry, ex: Exchange) -> Result:
-        location = ex.header("location")
-        target = canonicalize(location, entry.url) if location else None
-        if target is None:
-            return Result("done", oc.REDIRECTED, f"HTTP {ex.status} without a usable Location")
-        chain = (*entry.via, entry.url)
-        if target in chain:
-            return Result("failed", oc.REDIRECT_LOOP, f"{' -> '.join(chain)} -> {target}")
-        if len(chain) > self.settings.fetch.max_redirects:
-            return Result(
-                "failed",
-                oc.TOO_MANY_REDIRECTS,
-                f"more than {self.settings.fetch.max_redirects} redirects (max_redirects)",
-            )
-        new = self._admit(entry.source, target, entry.depth, entry.url, via=chain)
-        return Result("done", oc.REDIRECTED, f"HTTP {ex.status} -> {target}", (new,))
+    # -- committing ----------------------------------------------------------------
+    def _finish(self, entry: FrontierEntry, result: Result) -> Result:
+        """Queue an outcome decided here (no fetch) for the next group commit."""
+        self._pending.append((entry, result, None))
+        self._maybe_flush()
+        return result
 
-    def _admit(
-        self, source: str, url: str, depth: int, parent: str, via: tuple[str, ...] = ()
-    ) -> NewURL:
-        """A discovered URL as a frontier row: queued, or skipped with the reason."""
-        host = host_key(url)
-        try:
-            check_url_shape(url, self.settings.fetch)
-        except UnsafeURL as exc:
-            return NewURL(url, host, source, depth, via, parent, "skipped", oc.UNSAFE, exc.message)
-        src = self.sources.get(source)
-        if src is not None and not src.scope.allows(url):
-            return NewURL(url, host, source, depth, via, parent, "skipped", oc.OUT_OF_SCOPE, None)
-        return NewURL(url, host, source, depth, via, parent)
-
-    def _discover(self, entry: FrontierEntry, ex: Exchange) -> tuple[NewURL, ...]:
-        mime = ex.content_type
-        is_sitemap = mime in XML_TYPES or looks_like_sitemap(entry.url)
-        if mime not in HTML_TYPES and not is_sitemap and mime:
-            return ()
-        body = decompress(
-            ex.body, ex.header("content-encoding"), self.settings.fetch.max_decoded_bytes
-        )
-        if is_sitemap and (
-            mime in XML_TYPES or body.lstrip()[:5] in (b"<?xml", b"<urls", b"<site")
-        ):
-            sitemap = parse_sitemap(body, self.settings.fetch.max_decoded_bytes)
-            if sitemap.error:
-                raise UndecodableContent(sitemap.error)
-            links = [u for u in (canonicalize(x) for x in (*sitemap.pages, *sitemap.sitemaps)) if u]
-            depth = entry.depth if sitemap.sitemaps else entry.depth + 1
-            return tuple(self._admit(entry.source, u, depth, entry.url) for u in links)
-        if entry.depth >= self._max_depth(entry.source):
-            return ()
-        text = decode_html(body, ex.header("content-type")).text
-        return tuple(
-            self._admit(entry.source, u, entry.depth + 1, entry.url)
-            for u in extract_links(text, entry.url)
-        )
-
-    # -- storing -------------------------------------------------------------------
-    def _archive(self, ex: Exchange, source: str, refers) -> Capture | None:  # type: ignore[no-untyped-def]
-        """Write the exchange to WARC (fsynced) and return its catalog row (not yet saved)."""
-        writer = self.store.writer()
-        response = to_http_response(ex)
-        identical = (
-            refers is not None
-            and ex.status != 304
-            and refers.payload_digest == sha1_digest(ex.body)
-        )
-        if refers is not None and (ex.status == 304 or identical):
-            profile = "server-not-modified" if ex.status == 304 else "identical-payload-digest"
-            placed = writer.write_revisit(
-                response,
-                RevisitOf(
-                    refers.url, refers.fetched_at, refers.record_id, refers.payload_digest, profile
-                ),
-            )
-            record_type, digest, refers_id = "revisit", refers.payload_digest, refers.record_id
-        else:
-            placed, digest = writer.write_response(response)
-            record_type, refers_id = "response", None
-        self.stats.archived_bytes += len(ex.body)
-        capture = Capture(
-            run_id=self.run_id,
-            url=ex.url,
-            host=host_key(ex.url),
-            record_type=record_type,
-            record_id=placed.record_id,
-            warc_file=placed.warc_file,
-            warc_offset=placed.offset,
-            warc_length=placed.length,
-            fetched_at=ex.started_at,
-            status=ex.status,
-            mime=ex.content_type,
-            payload_digest=digest,
-            body_bytes=len(ex.body),
-            etag=ex.header("etag"),
-            last_modified=ex.header("last-modified"),
-            ip=ex.ip,
-            truncated=ex.truncated,
-            refers_to=refers_id,
-        )
-        if source == "robots":
-            self._pending.append((None, None, capture))
-            self._flush()
-            return None
-        return capture
-
-    def _finish(
-        self, entry: FrontierEntry, result: Result, capture: Capture | None = None
-    ) -> Result:
-        """Queue the outcome for the next group commit (see `_flush`)."""
-        self._pending.append((entry, result, capture))
+    def _maybe_flush(self) -> None:
         if (
             len(self._pending) >= GROUP_COMMIT_SIZE
             or time.monotonic() - self._last_flush >= GROUP_COMMIT_SECONDS
         ):
             self._flush()
-        return result
 
     def _flush(self) -> None:
-        """Group commit: one fsync of the WARC file, then one catalog transaction with the
-        captures, the URLs' new states and the URLs they led to. A record is durable before
-        the catalog says it exists; what a crash loses here is fetched again.
+        """Group commit: the WARC records are made durable first (here one fsync of the
+        store's file; worker processes fsync their own and send marks), then one catalog
+        transaction has the captures, the URLs' new states and the URLs they led to. A
+        record is durable before the catalog says it exists; what a crash loses here is
+        fetched again.
 
         With object storage the file must be published first: see `_flush_staged`."""
         self._last_flush = time.monotonic()
-        if not self._pending:
+        if not self._pending and not self._marks:
             return
         pending, self._pending = self._pending, []
         if self.store.remote:
             self._flush_staged(pending)
-        else:
+        elif self._pages.inline:
             self._flush_local(pending)
-        for _, result, _ in pending:
+        else:
+            self._flush_marked(pending)
+        for entry, result, _ in pending:
             if result is not None and result.state != "queued":
                 self.stats.count(result.outcome)
+            if entry is not None and entry.id in self._handed_out:
+                self._handed_out.discard(entry.id)
+                self._unsettled[entry.host] -= 1
+        if self._flushed is not None:
+            self._flushed.set()
+            self._flushed = asyncio.Event()
 
     def _flush_local(self, pending: list[Outcome]) -> None:
         records = sum(2 for _, _, capture in pending if capture is not None)
@@ -545,6 +592,19 @@ class Crawler:
                 self.catalog.commit_warc_size(name, size, records=records)
         if records:
             self.store.rotate_if_full()
+
+    def _flush_marked(self, pending: list[Outcome]) -> None:
+        """Worker processes: every capture here is covered by a mark in `_marks` (they
+        move here together in `on_mark`), committed in the same transaction."""
+        marks, self._marks = self._marks, {}
+        with self.catalog.transaction():
+            for entry, result, capture in pending:
+                if capture is not None:
+                    self.catalog.add_capture(capture)
+                if entry is not None and result is not None:
+                    self._record_outcome(entry, result)
+            for name, (size, records) in marks.items():
+                self.catalog.commit_warc_size(name, size, records=records)
 
     def _flush_staged(self, pending: list[Outcome]) -> None:
         """Object storage: outcomes without a capture, and all discovered URLs (add_urls is
@@ -594,19 +654,3 @@ class Crawler:
             self.catalog.finish_url(entry.id, result.state, result.outcome, result.reason)
         if new_urls and result.new_urls:
             self.catalog.add_urls(self.run_id, result.new_urls)
-
-
-def to_http_response(ex: Exchange) -> HttpResponse:
-    protocol = ex.http_version if ex.http_version.startswith("HTTP/") else "HTTP/1.1"
-    return HttpResponse(
-        url=ex.url,
-        ip=ex.ip,
-        date=ex.started_at,
-        request_line=ex.request_line,
-        request_headers=ex.request_headers,
-        status_line=f"{ex.status} {ex.reason}".strip(),
-        protocol=protocol,
-        headers=ex.headers,
-        body=ex.body,
-        truncated=ex.truncated,
-    )

@@ -2,42 +2,121 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
 import lxml.html
 from lxml import etree
 
 from crawler.urls import canonicalize
 
 _LINK_ATTRS = (("a", "href"), ("area", "href"), ("link", "href"), ("iframe", "src"))
+_LINK_TAGS = tuple(tag for tag, _ in _LINK_ATTRS)
 _LINK_RELS_TO_FOLLOW = {"", "alternate", "next", "prev", "canonical"}
+
+
+def _parse(html: str) -> etree._Element | None:
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _base_href(root: etree._Element) -> str | None:
+    for el in root.iter("base"):
+        return el.get("href") or None
+    return None
+
+
+def _raw_links(root: etree._Element) -> Iterator[str]:
+    """Link targets as written, in the order `extract_links` has always used: by tag
+    kind (a, area, link, iframe), then document order."""
+    by_tag: dict[str, list[str]] = {tag: [] for tag in _LINK_TAGS}
+    for el in root.iter(*_LINK_TAGS):
+        tag = el.tag
+        rel = (el.get("rel") or "").lower()
+        if tag == "link" and rel not in _LINK_RELS_TO_FOLLOW:
+            continue
+        if rel == "nofollow":
+            continue
+        raw = el.get("src" if tag == "iframe" else "href")
+        if raw:
+            by_tag[tag].append(raw)
+    for tag in _LINK_TAGS:
+        yield from by_tag[tag]
 
 
 def extract_links(html: str, base_url: str) -> list[str]:
     """Canonical http(s) links in document order, first occurrence only."""
-    if not html.strip():
-        return []
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+    root = _parse(html)
+    if root is None:
         return []
     base = base_url
-    for el in root.iter("base"):
-        href = el.get("href")
-        if href:
-            base = canonicalize(href, base_url) or base_url
-        break
+    href = _base_href(root)
+    if href:
+        base = canonicalize(href, base_url) or base_url
     seen: set[str] = set()
     out: list[str] = []
-    for tag, attr in _LINK_ATTRS:
-        for el in root.iter(tag):
-            if tag == "link" and (el.get("rel") or "").lower() not in _LINK_RELS_TO_FOLLOW:
-                continue
-            if (el.get("rel") or "").lower() == "nofollow":
-                continue
-            raw = el.get(attr)
-            if not raw:
-                continue
-            url = canonicalize(raw, base)
-            if url and url not in seen:
-                seen.add(url)
-                out.append(url)
+    for raw in _raw_links(root):
+        url = canonicalize(raw, base)
+        if url and url not in seen:
+            seen.add(url)
+            out.append(url)
     return out
+
+
+class LinkResolver:
+    """`extract_links` for a whole crawl: returns only links it has not returned before,
+    and canonicalises each spelling of a link once, not once per page it appears on.
+
+    The frontier keeps the first discovery of a URL and ignores the others, so skipping
+    a URL already handed over changes nothing but the work. Both memories are bounded:
+    when full they start again (more work, same result)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._canonical: dict[tuple[str, str], str | None] = {}
+        self._returned: set[str] = set()
+
+    def new_links(self, html: str, base_url: str) -> list[str]:
+        root = _parse(html)
+        if root is None:
+            return []
+        base = base_url
+        href = _base_href(root)
+        if href:
+            base = canonicalize(href, base_url) or base_url
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        directory = origin + parts.path[: parts.path.rfind("/") + 1]
+        cache = self._canonical
+        returned = self._returned
+        if len(cache) > self.max_entries:
+            cache.clear()
+        if len(returned) > self.max_entries:
+            returned.clear()
+        out: list[str] = []
+        for raw in _raw_links(root):
+            key = (_scope_of(raw, base, origin, directory), raw)
+            try:
+                url = cache[key]
+            except KeyError:
+                url = cache[key] = canonicalize(raw, base)
+            if url is not None and url not in returned:
+                returned.add(url)
+                out.append(url)
+        return out
+
+
+def _scope_of(raw: str, base: str, origin: str, directory: str) -> str:
+    """The part of the base that resolving `raw` depends on (at most): the origin for
+    an absolute path, the base's directory for a relative path, else the whole base."""
+    s = raw.strip()
+    first = s[:1]
+    if first == "/":
+        return origin
+    if first.isalnum() or first == ".":
+        return directory
+    return base

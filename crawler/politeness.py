@@ -11,6 +11,7 @@ class HostSlot:
     host: str
     delay: float
     next_at: float = 0.0
+    saved_at: float = 0.0  # next_at as the catalog has it (kept across restarts)
 
     def wait_time(self, now: float) -> float:
         return max(0.0, self.next_at - now)

@@ -6,12 +6,14 @@ A source in sources.toml may override any of them; the CLI builds them from flag
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 DEFAULT_USER_AGENT = "warcflow/0.1 (+https://github.com/warcflow/warcflow; archiving bot)"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_AUTO_WORKERS = 4  # past this the crawl's own process (the catalog) becomes the limit
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,13 @@ class Politeness:
     max_hosts: int = 16  # hosts fetched in parallel
     obey_robots: bool = True
     robots_retry_after: float = 600.0  # a 5xx robots.txt blocks the host this long
+    # Requests in flight at once to one host. More than one only turns politeness off
+    # where no delay applies: with a delay (or a robots Crawl-delay) it is always one.
+    host_connections: int = 1
+
+    def connections_for(self, delay: float) -> int:
+        """Requests at once to a host whose delay between requests is `delay`."""
+        return 1 if delay > 0 else max(1, self.host_connections)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,14 @@ class CrawlSettings:
     limits: CrawlLimits = field(default_factory=CrawlLimits)
     warc: WarcSettings = field(default_factory=WarcSettings)
     batch_pages: int = 200  # pages per Prefect task
+    # Processes that fetch, parse and write WARC (each its own WARC file); None: one per
+    # core, at most MAX_AUTO_WORKERS. 1 does everything in the crawl's own process.
+    workers: int | None = None
+
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return max(1, self.workers)
+        return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
 
     def describe(self) -> dict[str, object]:
         """Flat, JSON-friendly description for the warcinfo record and the run row."""
@@ -80,6 +97,7 @@ class CrawlSettings:
             "max-depth": self.limits.max_depth,
             "delay": self.politeness.delay,
             "max-hosts": self.politeness.max_hosts,
+            "host-connections": self.politeness.host_connections,
             "obey-robots": self.politeness.obey_robots,
             "max-body-bytes": self.fetch.max_body_bytes,
             "max-redirects": self.fetch.max_redirects,
@@ -107,4 +125,5 @@ def settings_from_dict(data: dict[str, Any]) -> CrawlSettings:
         limits=CrawlLimits(**data.get("limits", {})),
         warc=WarcSettings(**data.get("warc", {})),
         batch_pages=data.get("batch_pages", 200),
+        workers=data.get("workers"),
     )

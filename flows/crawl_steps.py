@@ -88,14 +88,16 @@ def crawl_batch_fn(
     """Fetch up to `budget` URLs of the run; returns counts (plain data).
 
     With `hosts`, a shard of a distributed crawl: only these hosts, which no other task
-    fetches meanwhile, so politeness holds across the cluster. URLs of theirs still in
-    flight were claimed by an attempt that died (its captures never recorded): they are
-    fetched again."""
+    fetches meanwhile, so politeness holds across the cluster. URLs still in flight were
+    claimed by an attempt that died (its captures never recorded): they are fetched
+    again."""
     layout = as_layout(archive)  # with its recorded backends
     catalog = layout.open_catalog()
     try:
-        if hosts is not None:
-            catalog.requeue_in_flight(run_id, hosts)
+        # In flight at the start of a batch: claimed by an attempt that died (its
+        # captures never recorded), to be fetched again. A shard requeues only its hosts;
+        # otherwise this process is the run's only crawler (the archive lock).
+        catalog.requeue_in_flight(run_id, hosts)
         sources, settings = run_sources(catalog, run_id)
         store = warc_store(layout, catalog, settings)
         crawler = Crawler(catalog, store, settings, sources, run_id, hosts=hosts)
