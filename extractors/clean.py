@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 
 from extractors.model import Removal
+from extractors.rule_filter import RuleFilter
 from extractors.rules import Rule, RuleSet
 
 PAGE_REPEAT_MIN = 3  # paragraphs of one page ending with the same piece: a watermark
@@ -32,14 +34,27 @@ class Paragraph:
     start: int  # offset of the paragraph in the extracted text
     source: str  # the paragraph as extracted
     keep: list[bool] = field(default_factory=list)
+    _kept: str | None = field(default=None, repr=False, compare=False)  # `kept`, until a drop
 
     def __post_init__(self) -> None:
         if not self.keep:
             self.keep = [True] * len(self.source)
 
     @property
+    def kept(self) -> str:
+        """The kept characters, edges not stripped."""
+        if self._kept is None:
+            self._kept = "".join(compress(self.source, self.keep))
+        return self._kept
+
+    @property
     def text(self) -> str:
-        return "".join(compress(self.source, self.keep)).strip()
+        return self.kept.strip()
+
+    def drop(self, positions: Iterable[int]) -> None:
+        for k in positions:
+            self.keep[k] = False
+        self._kept = None
 
     @property
     def alive(self) -> bool:
@@ -84,17 +99,58 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     return out
 
 
+@dataclass
+class Decisions:
+    """What the rule packs decide about a paragraph's text, remembered for one `clean`
+    call: its passes, run to a fixed point, mostly see the same paragraphs again."""
+
+    block: dict[str, Rule | None] = field(default_factory=dict)
+    line: dict[str, tuple[Rule, re.Match[str]] | None] = field(default_factory=dict)
+    span: dict[str, bool] = field(default_factory=dict)
+
+
 class Cleaner:
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
         self._lines = rules.by_scope("line")
         self._blocks = rules.by_scope("block")
         self._spans = rules.by_scope("span")
+        self._line_filter = RuleFilter([r.pattern for r in self._lines])
+        self._block_filter = RuleFilter([r.pattern for r in self._blocks])
+        self._span_filter = RuleFilter([r.pattern for r in self._spans])
+
+    def _block_rule(self, text: str, memo: Decisions) -> Rule | None:
+        """The first block rule matching the paragraph."""
+        if text not in memo.block:
+            memo.block[text] = (
+                next((r for r in self._blocks if r.pattern.search(text)), None)
+                if self._block_filter.may_match(text)
+                else None
+            )
+        return memo.block[text]
+
+    def _line_rule(self, text: str, memo: Decisions) -> tuple[Rule, re.Match[str]] | None:
+        """The first line rule matching the paragraph, and its match."""
+        if text not in memo.line:
+            found = None
+            if self._line_filter.may_match(text):
+                for rule in self._lines:
+                    match = rule.pattern.search(text)
+                    if match:
+                        found = (rule, match)
+                        break
+            memo.line[text] = found
+        return memo.line[text]
 
     def apply_rules(
-        self, paragraphs: list[Paragraph], removed: list[Removal], meta: dict[str, str]
+        self,
+        paragraphs: list[Paragraph],
+        removed: list[Removal],
+        meta: dict[str, str],
+        memo: Decisions | None = None,
     ) -> None:
         """Rule packs: blocks, whole lines, then spans inside the survivors."""
+        memo = Decisions() if memo is None else memo
         i = 0
         seen: set[str] = set()
         while i < len(paragraphs):
@@ -103,7 +159,7 @@ class Cleaner:
             if not text:
                 i += 1
                 continue
-            block = next((r for r in self._blocks if r.pattern.search(text)), None)
+            block = self._block_rule(text, memo)
             if block is not None and block.skip_first and block.id not in seen:
                 seen.add(block.id)
                 block = None
@@ -116,7 +172,7 @@ class Cleaner:
                         nxt.alive
                         and block.follow is not None
                         and block.follow.search(nxt.text)
-                        and not self._starts_own_rule(nxt.text)
+                        and not self._starts_own_rule(nxt.text, memo)
                     ):
                         _drop(nxt, block.id, block.family, removed)
                         j += 1
@@ -124,33 +180,33 @@ class Cleaner:
                         break
                 i = j
                 continue
-            for rule in self._lines:
-                match = rule.pattern.search(text)
-                if match:
-                    if rule.meta:
-                        value = next(
-                            (
-                                v
-                                for k, v in match.groupdict().items()
-                                if k.startswith("value") and v
-                            ),
-                            None,
-                        )
-                        if value:
-                            meta.setdefault(rule.meta, value.strip())
-                    _drop(para, rule.id, rule.family, removed)
-                    break
+            found = self._line_rule(text, memo)
+            if found is not None:
+                rule, match = found
+                if rule.meta:
+                    value = next(
+                        (v for k, v in match.groupdict().items() if k.startswith("value") and v),
+                        None,
+                    )
+                    if value:
+                        meta.setdefault(rule.meta, value.strip())
+                _drop(para, rule.id, rule.family, removed)
             i += 1
         for para in paragraphs:
-            if para.alive:
+            text = para.text
+            if not text:
+                continue
+            if text not in memo.span:
+                memo.span[text] = self._span_filter.may_match(text)
+            if memo.span[text]:
                 view = _visible(para)
                 for rule in self._spans:
                     if rule.pattern.search(view[1]) and _cut_matches(para, rule, removed, view):
                         view = _visible(para)
 
-    def _starts_own_rule(self, text: str) -> bool:
+    def _starts_own_rule(self, text: str, memo: Decisions) -> bool:
         """A paragraph another block or line rule claims ends the current block."""
-        return any(r.pattern.search(text) for r in (*self._blocks, *self._lines))
+        return self._block_rule(text, memo) is not None or self._line_rule(text, memo) is not None
 
     def apply_site(
         self, paragraphs: list[Paragraph], site: SiteRules, removed: list[Removal]
@@ -191,12 +247,13 @@ class Cleaner:
         paragraphs = split_paragraphs(text)
         removed: list[Removal] = []
         meta: dict[str, str] = {}
+        memo = Decisions()
         # One cut can expose more boilerplate (an anti-copy code cut out of a forum header
         # line, a watermark cut off a heading): passes repeat until one changes nothing, so
         # the result is a fixed point and cleaning the clean text changes nothing.
         while True:
             before = _kept_count(paragraphs)
-            self.apply_rules(paragraphs, removed, meta)
+            self.apply_rules(paragraphs, removed, meta, memo)
             self.apply_title(paragraphs, title, removed)
             if site is not None:
                 self.apply_site(paragraphs, site, removed)
@@ -251,9 +308,10 @@ class Cleaner:
 def rule_paragraphs(cleaner: Cleaner, text: str, title: str | None) -> list[str]:
     """Paragraphs after the rule packs only: what site profiles learn from."""
     paragraphs = split_paragraphs(text)
+    memo = Decisions()
     while True:  # to a fixed point, as in `Cleaner.clean`
         before = _kept_count(paragraphs)
-        cleaner.apply_rules(paragraphs, [], {})
+        cleaner.apply_rules(paragraphs, [], {}, memo)
         cleaner.apply_title(paragraphs, title, [])
         if _kept_count(paragraphs) == before:
             break
@@ -266,7 +324,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def _kept_count(paragraphs: list[Paragraph]) -> int:
-    return sum(sum(p.keep) for p in paragraphs)
+    return sum(len(p.kept) for p in paragraphs)
 
 
 def _kept_positions(para: Paragraph) -> list[int]:
@@ -288,8 +346,7 @@ def _record(para: Paragraph, idx: list[int], rule: str, family: str, removed: li
             removed.append(
                 Removal(para.start + run_start, para.start + prev + 1, piece, rule, family)
             )
-        for k in range(run_start, prev + 1):
-            para.keep[k] = False
+        para.drop(range(run_start, prev + 1))
         if i is not None:
             run_start = prev = i
 
@@ -303,7 +360,7 @@ def _visible(para: Paragraph) -> tuple[list[int], str]:
     positions in the paragraph: anchored patterns (`^#` headings) then see the same text
     whether cleaning for the first time or again."""
     positions = _kept_positions(para)
-    visible = "".join(para.source[i] for i in positions)
+    visible = para.kept
     lead = len(visible) - len(visible.lstrip())
     stripped = visible.strip()
     return positions[lead : lead + len(stripped)], stripped
@@ -331,23 +388,27 @@ def _cut_edge(  # type: ignore[no-untyped-def]
     at_end: bool,
     family: str = "profile",
 ):
-    positions = _kept_positions(para)
-    visible = "".join(para.source[i] for i in positions)
+    visible = para.kept
     stripped = visible.rstrip() if at_end else visible.lstrip()
     if len(stripped) <= len(piece):
         return
     if at_end and stripped.endswith(piece):
         end = len(stripped)
+        positions = _kept_positions(para)
         _record(para, positions[end - len(piece) : end], rule, family, removed)
     elif not at_end and stripped.startswith(piece):
         begin = len(visible) - len(stripped)
+        positions = _kept_positions(para)
         _record(para, positions[begin : begin + len(piece)], rule, family, removed)
 
 
 def _collapse_spaces(para: Paragraph) -> None:
     """Squeeze runs of spaces left where a span was cut (whitespace only; not audited)."""
+    visible = para.kept
+    if _SPACES.search(visible) is None:
+        return
     positions = _kept_positions(para)
-    visible = "".join(para.source[i] for i in positions)
-    for match in _SPACES.finditer(visible):
-        for k in range(match.start() + 1, match.end()):
-            para.keep[positions[k]] = False
+    doomed = [
+        positions[k] for m in _SPACES.finditer(visible) for k in range(m.start() + 1, m.end())
+    ]
+    para.drop(doomed)

@@ -90,9 +90,9 @@ class LanguageDetector:
         label = self._ngrams.detect(text)
         return UNDETERMINED if label is None else _normalise_label(label)
 
-    def detect(self, text: str) -> str:
-        """The language of one paragraph or sentence."""
-        counts = script_counts(text)
+    def detect(self, text: str, counts: dict[str, int] | None = None) -> str:
+        """The language of one paragraph or sentence (`counts`: its `script_counts`)."""
+        counts = counts or script_counts(text)
         letters = sum(counts.values())
         if letters == 0:
             return UNDETERMINED
@@ -111,7 +111,8 @@ class LanguageDetector:
         """Label runs of paragraphs: consecutive paragraphs in one script form a block, a
         block is labelled as a whole (long Latin blocks in chunks), and neighbouring blocks
         with one label merge into a segment."""
-        scripts = [self._script_class(p) for p in paragraphs]
+        counts = [script_counts(p) for p in paragraphs]  # a chunk's counts are their sums
+        scripts = [_script_class(c) for c in counts]
         _fill_short(scripts)
         offsets, offset = [], 0
         for para in paragraphs:
@@ -122,11 +123,12 @@ class LanguageDetector:
         for first, last in _runs(scripts):
             for chunk_first, chunk_last in self._chunks(paragraphs, first, last):
                 text = "\n".join(paragraphs[chunk_first : chunk_last + 1])
-                label = self._label_block(scripts[first], text)
+                chunk_counts = _sum_counts(counts[chunk_first : chunk_last + 1])
+                label = self._label_block(scripts[first], text, chunk_counts)
                 if label == UNDETERMINED:
                     continue
-                letters = sum(script_counts(text).values())
-                totals[label] = totals.get(label, 0) + weighted_length(text)
+                letters = sum(chunk_counts.values())
+                totals[label] = totals.get(label, 0) + _weighted(chunk_counts)
                 start, end = offsets[chunk_first][0], offsets[chunk_last][1]
                 if segments and segments[-1].lang == label:
                     prev = segments[-1]
@@ -139,20 +141,7 @@ class LanguageDetector:
         lang = max(sorted(totals), key=lambda k: totals[k])
         return LanguageResult(lang, round(totals[lang] / total, 4), segments)
 
-    def _script_class(self, text: str) -> str:
-        counts = script_counts(text)
-        letters = sum(counts.values())
-        if letters == 0:
-            return ""
-        if counts["kana"] >= max(2, letters * 0.05):
-            return "ja"
-        if counts["han"] >= letters * 0.3 and counts["han"] >= counts["latin"] * 0.5:
-            return "zh"
-        if weighted_length(text) < SHORT_PARAGRAPH:
-            return ""
-        return max(counts, key=lambda k: counts[k])
-
-    def _label_block(self, script: str, text: str) -> str:
+    def _label_block(self, script: str, text: str, counts: dict[str, int]) -> str:
         if script == "zh":
             return self.chinese_variant(text)
         if script == "ja":
@@ -160,7 +149,7 @@ class LanguageDetector:
         if script in _SINGLE_LANGUAGE_SCRIPTS:
             return _SINGLE_LANGUAGE_SCRIPTS[script]
         if not script:
-            return self.detect(text)
+            return self.detect(text, counts)
         return self.langdetect(text)
 
     @staticmethod
@@ -174,6 +163,26 @@ class LanguageDetector:
                 start, size = i + 1, 0
         chunks.append((start, last))
         return chunks
+
+
+def _script_class(counts: dict[str, int]) -> str:
+    """A paragraph's script from its `script_counts` ("" when too short to say)."""
+    letters = sum(counts.values())
+    if letters == 0:
+        return ""
+    if counts["kana"] >= max(2, letters * 0.05):
+        return "ja"
+    if counts["han"] >= letters * 0.3 and counts["han"] >= counts["latin"] * 0.5:
+        return "zh"
+    if _weighted(counts) < SHORT_PARAGRAPH:
+        return ""
+    return max(counts, key=lambda k: counts[k])
+
+
+def _sum_counts(counts: list[dict[str, int]]) -> dict[str, int]:
+    if len(counts) == 1:
+        return counts[0]
+    return {name: sum(c[name] for c in counts) for name in _SCRIPTS}
 
 
 def _runs(scripts: list[str]) -> list[tuple[int, int]]:
@@ -202,5 +211,8 @@ def _normalise_label(label: str) -> str:
 
 def weighted_length(text: str) -> int:
     """Letters, with one ideograph counted as three: comparable across scripts."""
-    counts = script_counts(text)
+    return _weighted(script_counts(text))
+
+
+def _weighted(counts: dict[str, int]) -> int:
     return sum(counts.values()) + 2 * sum(counts[k] for k in _IDEOGRAPHIC)
