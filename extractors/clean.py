@@ -25,6 +25,7 @@ REPEAT_MIN_CHARS = 40  # a block of paragraphs repeated on one page is a duplica
 REPEAT_MIN_BLOCK = 3  # starts with a paragraph this long and runs this many paragraphs
 _ONLY_PUNCT = re.compile(r"^[\W_]*$")
 _SPACES = re.compile(r"[ \t\u3000]{2,}")
+_PRINTABLE_ASCII = re.compile(r"[\t\x20-\x7e]*\n?")
 
 
 @dataclass
@@ -86,7 +87,17 @@ def normalise_unicode(text: str) -> str:
     """Unicode repair (ftfy: mojibake, HTML entities, odd quotes kept) then NFC."""
     import ftfy
 
-    fixed = ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False, fix_line_breaks=True)
+    # ftfy fixes line by line; a line of printable ASCII is one no step of it changes
+    # (no mojibake, controls, ligatures, wide forms or odd line breaks), so only the
+    # other lines are handed to it.
+    lines = text.split("\n")
+    segments = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    fixed = "".join(
+        segment
+        if _PRINTABLE_ASCII.fullmatch(segment)
+        else ftfy.fix_text(segment, unescape_html=False, uncurl_quotes=False, fix_line_breaks=True)
+        for segment in segments
+    )
     return unicodedata.normalize("NFC", fixed)
 
 

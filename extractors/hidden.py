@@ -16,26 +16,26 @@ _INVISIBLE_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|em|pt)?\s*(?:;|$)", re.I
 )
 _HIDDEN_CLASSES = frozenset({"jammer", "hidden", "sr-only", "visually-hidden", "d-none", "hide"})
-_DROP_TAGS = ("script", "style", "noscript", "template")
-
-
-def _is_hidden(el: HtmlElement) -> bool:
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    style = el.get("style")
-    if style and _INVISIBLE_STYLE.search(style):
-        return True
-    classes = el.get("class")
-    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split())
+_DROP_TAGS = frozenset({"script", "style", "noscript", "template"})
 
 
 def strip_hidden(root: HtmlElement) -> int:
     """Remove invisible elements in place (keeping their tail text); returns how many."""
-    doomed = [
-        el
-        for el in root.iter(etree.Element)
-        if el.tag in _DROP_TAGS or (el.tag not in ("html", "body") and _is_hidden(el))
-    ]
+    doomed = []
+    for el in root.iter(etree.Element):
+        tag = el.tag
+        if tag in _DROP_TAGS:
+            doomed.append(el)
+            continue
+        get = el.get  # every element is visited: attributes read once each
+        style, classes = get("style"), get("class")
+        if (
+            (classes is not None and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()))
+            or (style is not None and _INVISIBLE_STYLE.search(style))
+            or get("hidden") is not None
+            or get("aria-hidden") == "true"
+        ) and tag not in ("html", "body"):
+            doomed.append(el)
     for el in doomed:
         parent = el.getparent()
         if parent is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,36 +77,26 @@ class NgramDetector:
         return text
 
     def ngrams(self, text: str) -> list[int]:
-        """langdetect's `_extract_ngrams` on prepared text, as profile rows: 1- to 3-grams
-        within words (a word starts after a space), none inside an all-capitals run, known
-        ones only."""
-        known = self._row
+        """langdetect's `_extract_ngrams` on prepared text, as profile rows.
+
+        langdetect's n-gram buffer restarts at every space, so the n-grams are those of
+        each word with a space before it and, unless it ends the text, after it: the 1-,
+        2- and 3-grams ending at each of its characters, known ones only, none at a
+        capital that follows a capital. A word's n-grams are worked out once per call.
+        """
+        known = self._row.get
         out: list[int] = []
-        grams, capital = " ", False
-        for ch in text.translate(self._table):
-            last = grams[-1]
-            if last == " ":
-                grams, capital = " ", False
-                if ch == " ":
-                    continue
-            elif len(grams) >= 3:
-                grams = grams[1:]
-            grams += ch
-            if ch.isupper():
-                if last.isupper():
-                    capital = True
-            else:
-                capital = False
-            if capital:
+        seen: dict[str, list[int]] = {}
+        words = text.translate(self._table).split(" ")
+        end = len(words) - 1
+        for i, word in enumerate(words):
+            if not word:
                 continue
-            if ch != " " and ch in known:
-                out.append(known[ch])
-            if len(grams) >= 2:
-                pair = grams[-2:]
-                if pair in known:
-                    out.append(known[pair])
-                if len(grams) == 3 and grams in known:
-                    out.append(known[grams])
+            padded = f" {word} " if i < end else f" {word}"
+            rows = seen.get(padded)
+            if rows is None:
+                rows = seen[padded] = _word_ngrams(padded, known)
+            out.extend(rows)
         return out
 
     def probabilities(self, ngrams: list[int]) -> np.ndarray:
@@ -117,6 +108,9 @@ class NgramDetector:
         n = len(self.langs)
         rng = random.Random()
         rng.seed(self.seed)
+        # `rng.choice(picks)` inlined: Random._randbelow_with_getrandbits, draw for draw
+        getrandbits, size = rng.getrandbits, len(picks)
+        bits = size.bit_length()
         result = np.zeros(n)
         for _ in range(TRIALS):
             prob = np.full(n, 1.0 / n)
@@ -124,10 +118,16 @@ class NgramDetector:
             weighted = alpha / BASE_FREQ + matrix
             i = 0
             while True:
-                prob *= weighted[rng.choice(picks)]
+                pick = getrandbits(bits)
+                while pick >= size:
+                    pick = getrandbits(bits)
+                prob *= weighted[picks[pick]]
                 if i % 5 == 0:
-                    prob /= sum(prob.tolist())  # Python's left-to-right sum, as langdetect
-                    if prob.max() > CONV_THRESHOLD or i >= ITERATION_LIMIT:
+                    values = prob.tolist()
+                    total = sum(values)  # Python's left-to-right sum, as langdetect
+                    prob /= total
+                    # max(p) / total is max(p / total): rounding keeps the order
+                    if max(values) / total > CONV_THRESHOLD or i >= ITERATION_LIMIT:
                         break
                 i += 1
             result += prob / TRIALS
@@ -142,3 +142,19 @@ class NgramDetector:
             if p > best_p:  # the first of equals wins, as in langdetect's stable sort
                 best, best_p = lang, p
         return best
+
+
+def _word_ngrams(padded: str, known: Callable[[str], int | None]) -> list[int]:
+    rows: list[int] = []
+    after_capital = False  # padded[0] is the space
+    for e in range(1, len(padded)):
+        ch = padded[e]
+        capital = ch.isupper()
+        if capital and after_capital:
+            continue
+        after_capital = capital
+        for gram in (ch, padded[e - 1 : e + 1], padded[e - 2 : e + 1] if e >= 2 else ""):
+            row = known(gram) if gram and gram != " " else None
+            if row is not None:
+                rows.append(row)
+    return rows
