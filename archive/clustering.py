@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from archive.catalog import LIVE, Catalog, Tables
@@ -32,25 +33,33 @@ class ClusterStore:
         ).fetchall()
 
     def save_fingerprint(self, doc_id: int, fp: Fingerprint, weighted_length: int) -> None:
-        self.conn.execute(
+        self.save_fingerprints([(doc_id, fp, weighted_length)])
+
+    def save_fingerprints(self, signed: Sequence[tuple[int, Fingerprint, int]]) -> None:
+        """(document id, fingerprint, weighted length)s; their clusters are computed anew."""
+        self.conn.executemany(
             f"UPDATE {self.t.documents} SET content_key = ?, signature = ?, shingles = ?, anchors = ?,"
             " weighted_length = ?, cluster_id = NULL, duplicate_of = NULL WHERE id = ?",
-            (
-                fp.content_key,
-                fp.signature_bytes(),
-                fp.shingles,
-                json.dumps(list(fp.anchors), ensure_ascii=False),
-                weighted_length,
-                doc_id,
-            ),
+            [
+                (
+                    fp.content_key,
+                    fp.signature_bytes(),
+                    fp.shingles,
+                    json.dumps(list(fp.anchors), ensure_ascii=False),
+                    weighted_length,
+                    doc_id,
+                )
+                for doc_id, fp, weighted_length in signed
+            ],
         )
 
-    def forget(self, doc_id: int) -> None:
-        """The document's text changed: fingerprint and cluster it again."""
-        self.conn.execute(
-            f"UPDATE {self.t.documents} SET signature = NULL, cluster_id = NULL, duplicate_of = NULL,"
-            " translation_of = NULL WHERE id = ?",
-            (doc_id,),
+    def forget_many(self, doc_ids: Sequence[int]) -> None:
+        """These documents' texts changed: their text records, fingerprints and clusters
+        are made again."""
+        self.conn.executemany(
+            f"UPDATE {self.t.documents} SET text_record_id = NULL, signature = NULL,"
+            " cluster_id = NULL, duplicate_of = NULL, translation_of = NULL WHERE id = ?",
+            [(doc_id,) for doc_id in doc_ids],
         )
 
     def load_index(self, config: ClusterConfig) -> tuple[ClusterIndex, list[Member]]:

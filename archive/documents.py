@@ -174,31 +174,39 @@ class DocumentStore:
         ).fetchone()
         return int(row[0])
 
-    def update_clean(self, doc_id: int, doc: Document, profile_digest: str) -> None:
-        self.conn.execute(
+    def update_clean_many(self, cleaned: Sequence[tuple[int, Document, str]]) -> None:
+        """New clean text (and what follows from it) for (id, document, rules digest)s."""
+        self.conn.executemany(
             f"UPDATE {self.t.documents} SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
             " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?,"
             " indexed = 0 WHERE id = ?",
-            (
-                doc.text,
-                json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
-                json.dumps(doc.meta, ensure_ascii=False),
-                doc.lang,
-                doc.lang_confidence,
-                json.dumps([s.__dict__ for s in doc.segments]),
-                doc.content_sha256,
-                doc.outcome,
-                doc.reason,
-                profile_digest,
-                doc_id,
-            ),
+            [
+                (
+                    doc.text,
+                    json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
+                    json.dumps(doc.meta, ensure_ascii=False),
+                    doc.lang,
+                    doc.lang_confidence,
+                    json.dumps([s.__dict__ for s in doc.segments]),
+                    doc.content_sha256,
+                    doc.outcome,
+                    doc.reason,
+                    profile_digest,
+                    doc_id,
+                )
+                for doc_id, doc, profile_digest in cleaned
+            ],
         )
 
-    def set_text_record(self, doc_id: int, warc_file: str, offset: int, record_id: str) -> None:
-        self.conn.execute(
+    def set_text_records(self, placed: Sequence[tuple[int, str, int, str]]) -> None:
+        """(document id, text WARC file, offset, record id) for each document written."""
+        self.conn.executemany(
             f"UPDATE {self.t.documents} SET text_warc_file = ?, text_warc_offset = ?, text_record_id = ?"
             " WHERE id = ?",
-            (warc_file, offset, record_id, doc_id),
+            [
+                (warc_file, offset, record_id, doc_id)
+                for doc_id, warc_file, offset, record_id in placed
+            ],
         )
 
     def get(self, doc_id: int) -> StoredDocument | None:

@@ -163,16 +163,22 @@ class SearchIndex:
         self.documents = tables.documents
 
     def add(self, doc_id: int, title: str | None, text: str) -> None:
-        self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
+        self.add_many([(doc_id, title, text)])
+
+    def add_many(self, docs: Sequence[tuple[int, str | None, str]]) -> None:
+        """Index (id, title, text)s, replacing what was indexed for those ids."""
+        self.conn.executemany(
+            f"DELETE FROM {self.table} WHERE rowid = ?", [(doc_id,) for doc_id, _, _ in docs]
+        )
         if self.postgres:
-            self.conn.execute(
+            self.conn.executemany(
                 f"INSERT INTO {self.table} (rowid, terms) VALUES (?, CAST(? AS tsvector))",
-                (doc_id, tsvector_text(title, text)),
+                [(doc_id, tsvector_text(title, text)) for doc_id, title, text in docs],
             )
             return
-        self.conn.execute(
+        self.conn.executemany(
             f"INSERT INTO {self.table} (rowid, title, body) VALUES (?, ?, ?)",
-            (doc_id, analyse(title or ""), analyse(text)),
+            [(doc_id, analyse(title or ""), analyse(text)) for doc_id, title, text in docs],
         )
 
     def remove(self, doc_id: int) -> None:
@@ -189,9 +195,10 @@ class SearchIndex:
             f"SELECT id, title, text FROM {documents} WHERE outcome = 'ok' AND indexed = 0{sql}",
             args,
         ).fetchall()
-        for doc_id, title, text in rows:
-            self.add(doc_id, title, text or "")
-            self.conn.execute(f"UPDATE {documents} SET indexed = 1 WHERE id = ?", (doc_id,))
+        self.add_many([(doc_id, title, text or "") for doc_id, title, text in rows])
+        self.conn.executemany(
+            f"UPDATE {documents} SET indexed = 1 WHERE id = ?", [(r[0],) for r in rows]
+        )
         return len(rows)
 
     def rebuild(self) -> int:

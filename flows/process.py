@@ -23,7 +23,7 @@ from archive.warc import WrittenRecord, read_raw_payload_at
 from archive.warcstore import WarcStore
 from crawler.settings import settings_from_dict
 from extractors.clean import SiteRules
-from extractors.fingerprint import Fingerprinter
+from extractors.fingerprint import Fingerprint, Fingerprinter
 from extractors.language import weighted_length
 from extractors.model import Capture, Document
 from extractors.pipeline import MAX_DECODED_BYTES, Pipeline
@@ -231,25 +231,29 @@ def reclean_documents(
     text changed. Independent per document, so batches of ids can run in parallel."""
     docs = DocumentStore(catalog, tables)
     clusters = ClusterStore(catalog, tables)
-    signer = Signer(catalog, tables)
+    fingerprinter = Fingerprinter()
     rules: dict[str, tuple[SiteRules, str]] = {}
-    with catalog.transaction():
-        for stored in docs.get_many(doc_ids):
-            site = stored.document.site
-            if site not in rules:
-                site_rules = docs.site_rules(site, pipeline.profile_config)
-                rules[site] = (site_rules, rules_digest(site_rules))
-            site_rules, digest = rules[site]
-            doc = replace(stored.document, outcome="ok", reason=None)
-            final = pipeline.finish(doc, site_rules)
-            docs.update_clean(stored.id, final, digest)
-            if final.text != stored.document.text:
-                catalog.conn.execute(
-                    f"UPDATE {tables.documents} SET text_record_id = NULL WHERE id = ?",
-                    (stored.id,),
-                )
-                clusters.forget(stored.id)
-                signer.sign(stored.id, final)
+    cleaned: list[tuple[int, Document, str]] = []
+    changed: list[int] = []
+    signed: list[tuple[int, Fingerprint, int]] = []
+    for stored in docs.get_many(doc_ids):
+        site = stored.document.site
+        if site not in rules:
+            site_rules = docs.site_rules(site, pipeline.profile_config)
+            rules[site] = (site_rules, rules_digest(site_rules))
+        site_rules, digest = rules[site]
+        doc = replace(stored.document, outcome="ok", reason=None)
+        final = pipeline.finish(doc, site_rules)
+        cleaned.append((stored.id, final, digest))
+        if final.text != stored.document.text:
+            changed.append(stored.id)
+            if final.outcome == "ok" and final.text:
+                fp = fingerprinter.fingerprint(final.text)
+                signed.append((stored.id, fp, weighted_length(final.text)))
+    with catalog.transaction():  # in bulk: a round trip per statement, not per document
+        docs.update_clean_many(cleaned)
+        clusters.forget_many(changed)
+        clusters.save_fingerprints(signed)
     return len(doc_ids)
 
 
@@ -285,8 +289,7 @@ def write_text_records(
             continue
         name, size = store.committed(records=len(placed))
         with catalog.transaction():
-            for doc_id, rec in placed:
-                docs.set_text_record(doc_id, rec.warc_file, rec.offset, rec.record_id)
+            _set_text_records(docs, placed)
             catalog.commit_warc_size(name, size, records=len(placed))
         written += len(placed)
         store.rotate_if_full()
@@ -295,9 +298,7 @@ def write_text_records(
 
 
 def _set_text_records(docs: DocumentStore, placed: list[tuple[int, WrittenRecord]]) -> None:
-    """Inside the transaction that records the published text file (object storage)."""
-    for doc_id, rec in placed:
-        docs.set_text_record(doc_id, rec.warc_file, rec.offset, rec.record_id)
+    docs.set_text_records([(i, rec.warc_file, rec.offset, rec.record_id) for i, rec in placed])
 
 
 ISO_639_3 = {
