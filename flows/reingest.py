@@ -44,7 +44,7 @@ from flows.process import (
     stale_document_ids,
     write_text_records,
 )
-from flows.runner import SEQUENTIAL, BatchRunner, batch_runner
+from flows.runner import SEQUENTIAL, BatchRunner, batch_runner, even_batches
 
 REINGEST_BATCH = 200
 
@@ -269,18 +269,23 @@ def _scope(catalog: Catalog, reingest_id: int) -> Scope:
     return Scope.from_json(scope_json)
 
 
-def reingest_plan_fn(archive: ArchiveLayout | str, reingest_id: int) -> list[list[tuple[int, int]]]:
-    """The extraction batches still to do (plain data, for the tasks)."""
+def reingest_plan_fn(
+    archive: ArchiveLayout | str, reingest_id: int, slots: int = 1
+) -> list[list[tuple[int, int]]]:
+    """The extraction batches still to do (plain data, for the tasks), shared evenly
+    among `slots` workers."""
     layout = as_layout(archive)
     catalog = layout.open_catalog()
     try:
         pairs = pending_in_scope(catalog, _scope(catalog, reingest_id))
     finally:
         catalog.close()
-    return [pairs[i : i + REINGEST_BATCH] for i in range(0, len(pairs), REINGEST_BATCH)]
+    return even_batches(pairs, REINGEST_BATCH, slots)
 
 
-def reingest_profiles_fn(archive: ArchiveLayout | str, reingest_id: int) -> list[list[int]]:
+def reingest_profiles_fn(
+    archive: ArchiveLayout | str, reingest_id: int, slots: int = 1
+) -> list[list[int]]:
     """Learn the site profiles again; returns the batches of documents to clean."""
     layout = as_layout(archive)
     catalog = layout.open_catalog()
@@ -290,7 +295,7 @@ def reingest_profiles_fn(archive: ArchiveLayout | str, reingest_id: int) -> list
         ids = stale_document_ids(catalog, pipeline, SHADOW)
     finally:
         catalog.close()
-    return [ids[i : i + RECLEAN_BATCH] for i in range(0, len(ids), RECLEAN_BATCH)]
+    return even_batches(ids, RECLEAN_BATCH, slots)
 
 
 def reingest_clean_fn(archive: ArchiveLayout | str, doc_ids: list[int]) -> int:
@@ -376,9 +381,9 @@ def run_reingest(
         reingest_id, scope, resumed = start_or_resume(catalog, scope)
     finally:
         catalog.close()
-    batches = steps.plan(layout, reingest_id)
+    batches = steps.plan(layout, reingest_id, runner.slots)
     runner.run_all(steps.extract, [(layout, reingest_id, b) for b in batches])
-    to_clean = steps.profiles(layout, reingest_id)
+    to_clean = steps.profiles(layout, reingest_id, runner.slots)
     runner.run_all(steps.clean, [(layout, ids) for ids in to_clean])
     return steps.finish(layout, reingest_id, resumed)
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class BatchRunner:
@@ -27,6 +29,13 @@ class BatchRunner:
     def parallel(self) -> bool:
         return self.task_runner is not None
 
+    @property
+    def slots(self) -> int:
+        """How many tasks run at once: the cluster's worker threads (1 here)."""
+        if self.task_runner is None:
+            return 1
+        return max(1, sum(self.task_runner.client.nthreads().values()))
+
     def run_all(self, step: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Results in the order of `calls`; on Dask every call is submitted before any
         result is awaited (`step` is then a Prefect task)."""
@@ -37,6 +46,22 @@ class BatchRunner:
 
 
 SEQUENTIAL = BatchRunner()
+
+
+def even_batches(items: Sequence[T], max_size: int, slots: int = 1) -> list[list[T]]:
+    """`items` in order, cut into batches of at most `max_size`, as many as a multiple of
+    `slots` and of nearly equal size, so that no worker is left with the last batch alone."""
+    if not items:
+        return []
+    count = -(-len(items) // max_size)
+    count = min(len(items), -(-count // slots) * slots)
+    size, extra = divmod(len(items), count)
+    batches, start = [], 0
+    for k in range(count):
+        end = start + size + (1 if k < extra else 0)
+        batches.append(list(items[start:end]))
+        start = end
+    return batches
 
 
 def _named(step: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
