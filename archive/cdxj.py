@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import surt
@@ -44,10 +45,81 @@ def cdxj_lines(records: Iterable[StoredRecord], filename: str) -> list[str]:
     return sorted(line for r in records if (line := cdxj_line(r, filename)) is not None)
 
 
+class _NotSimple(ValueError):
+    """A file `_members` cannot index: warcio's reader does it."""
+
+
+def _fields(block: bytes) -> tuple[str, dict[str, str]]:
+    """First line and headers (first occurrence of each name, lower-cased names)."""
+    first, *lines = block.decode("utf-8", "replace").split("\r\n")
+    fields: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or line[:1] in (" ", "\t"):
+            raise _NotSimple("folded or malformed header")
+        fields.setdefault(name.strip().lower(), value.strip())
+    return first, fields
+
+
+def _members(data: bytes) -> Iterator[StoredRecord]:
+    """The records of a WARC file written one gzip member per record, as `iter_records`
+    reads them, from the members' own bytes (several times faster than warcio's reader,
+    which parses everything). Raises _NotSimple for anything else."""
+    view = memoryview(data)
+    offset = 0
+    while offset < len(data):
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        head = b""  # the start of the record: its headers
+        pos = offset
+        while not member.eof:
+            if pos >= len(data):
+                raise _NotSimple("truncated gzip member")
+            chunk = view[pos : pos + 65536]
+            pos += len(chunk)
+            out = member.decompress(chunk)
+            if len(head) < 65536:
+                head += out[: 65536 - len(head)]
+        length = pos - offset - len(member.unused_data)
+        warc_end = head.find(b"\r\n\r\n")
+        if not head.startswith(b"WARC/") or warc_end < 0:
+            raise _NotSimple("not a WARC record at the start of a member")
+        _, warc = _fields(head[:warc_end])
+        rec_type = warc.get("warc-type", "")
+        status, mime = None, ""
+        if rec_type in ("response", "revisit") and "application/http" in warc.get(
+            "content-type", ""
+        ):
+            http_end = head.find(b"\r\n\r\n", warc_end + 4)
+            if http_end < 0:
+                raise _NotSimple("HTTP headers past the first 64 KiB")
+            status_line, http = _fields(head[warc_end + 4 : http_end])
+            code = status_line.split(" ", 2)[1] if status_line.count(" ") else ""
+            status = int(code) if code.isdigit() else None
+            mime = http.get("content-type", "").split(";")[0].strip()
+        elif rec_type != "request":
+            mime = warc.get("content-type", "").split(";")[0].strip()
+        yield StoredRecord(
+            offset=offset,
+            length=length,
+            rec_type=rec_type,
+            url=warc.get("warc-target-uri", ""),
+            record_id=warc.get("warc-record-id", ""),
+            date=warc.get("warc-date", ""),
+            headers={},
+            http_status=status,
+            mime=mime,
+            payload_digest=warc.get("warc-payload-digest", ""),
+        )
+        offset += length
+
+
 def write_cdxj(warc_path: Path, cdx_dir: Path) -> Path:
     """Index one WARC file into `cdx_dir/<name>.cdxj` (written atomically)."""
-    with warc_path.open("rb") as f:
-        lines = cdxj_lines(iter_records(f), warc_path.name)
+    try:
+        lines = cdxj_lines(_members(warc_path.read_bytes()), warc_path.name)
+    except (_NotSimple, zlib.error, UnicodeError, IndexError):
+        with warc_path.open("rb") as f:
+            lines = cdxj_lines(iter_records(f), warc_path.name)
     target = cdx_dir / (warc_path.name.removesuffix(".warc.gz") + ".cdxj")
     tmp = target.with_suffix(".cdxj.tmp")
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")

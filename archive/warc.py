@@ -27,9 +27,11 @@ from warcio.warcwriter import WARCWriter
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-# Most payloads arrive gzip- or br-encoded, and recompressing them hard gains nothing:
-# warcio's own level 9 cost several times more CPU than this for the same file size.
+# Each record is one gzip member. warcio's own level 9 costs several times the CPU of
+# level 6 for about the same size; a payload that arrived compressed (Content-Encoding)
+# does not shrink again, so its record gets level 1.
 GZIP_LEVEL = 6
+GZIP_LEVEL_COMPRESSED = 1
 
 
 def new_record_id() -> str:
@@ -106,12 +108,12 @@ class WarcFileWriter:
         self._writer = WARCWriter(self._plain, gzip=False, warc_version="1.1")
         self.records = 0  # written by this writer (a staged file's count when published)
 
-    def _write(self, record) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    def _write(self, record, level: int = GZIP_LEVEL) -> tuple[int, int]:  # type: ignore[no-untyped-def]
         start = self.stream.tell()
         self._plain.seek(0)
         self._plain.truncate()
         self._writer.write_record(record)
-        member = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        member = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         self.stream.write(member.compress(self._plain.getvalue()) + member.flush())
         self.records += 1
         return start, self.stream.tell() - start
@@ -156,7 +158,11 @@ class WarcFileWriter:
             http_headers=http_headers,
             warc_headers_dict=self._headers(response_id, resp.date, **extra),
         )
-        offset, length = self._write(record)
+        encoded = any(
+            k.lower() == "content-encoding" and v.strip().lower() not in ("", "identity")
+            for k, v in resp.headers
+        )
+        offset, length = self._write(record, GZIP_LEVEL_COMPRESSED if encoded else GZIP_LEVEL)
         self._write_request(resp, response_id)
         return WrittenRecord(response_id, self.name, offset, length, resp.date), payload_digest
 

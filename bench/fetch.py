@@ -110,28 +110,78 @@ class ProcStats:
     maxrss_mb: float
     returncode: int
     ru_maxrss_mb: float  # as wait4/RUSAGE_CHILDREN report it, inflated: see `PeakRSS`
+    tree_rss_mb: float = 0.0  # with worker processes: peak summed VmRSS (see `PeakRSS`)
+    tree_pss_mb: float = 0.0  # ... and peak summed Pss
 
 
 class PeakRSS(threading.Thread):
-    """Polls /proc/PID/status for VmHWM, the peak RSS of the program the child exec'd.
+    """Polls /proc for the peak memory of the program the child exec'd, with the worker
+    processes it forks.
 
     ru_maxrss cannot be used for this: at exec Linux carries the old address space's
     high-water mark into the process's maxrss, and a spawned child's old address space is
     this (large) Python process's. VmHWM belongs to the new address space; it only grows,
     so polling loses at most what the child adds in its last `interval` seconds.
+
+    With worker processes (warcflow forks them) one process's VmHWM is not the crawl's
+    memory: every `interval` the resident sizes of the child and all its descendants are
+    summed (VmRSS, which counts pages a fork shares with its parent once per process, so
+    it overstates) and so are their proportional sizes (Pss from smaps_rollup: a shared
+    page split among the processes sharing it); the peaks of both sums are kept.
     """
 
     def __init__(self, pid: int, interval: float = 0.01) -> None:
         super().__init__(daemon=True)
+        self.pid = pid
         self.path = Path(f"/proc/{pid}/status")
         self.interval = interval
-        self.peak_kib = 0
+        self.peak_kib = 0  # the child's own VmHWM
+        self.tree_rss_kib = 0  # peak of the summed VmRSS of the child and its descendants
+        self.tree_pss_kib = 0  # peak of their summed Pss
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
             self.peak_kib = max(self.peak_kib, vm_hwm_kib(self.path))
+            pids = process_tree(self.pid)
+            if len(pids) > 1:
+                rss = sum(status_kib(pid, "VmRSS") for pid in pids)
+                pss = sum(pss_kib(pid) for pid in pids)
+            else:
+                rss = pss = 0
+            self.tree_rss_kib = max(self.tree_rss_kib, rss)
+            self.tree_pss_kib = max(self.tree_pss_kib, pss)
             time.sleep(self.interval)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc/PID/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return out
+
+
+def status_kib(pid: int, field: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def pss_kib(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) if match else 0
 
 
 def vm_hwm_kib(status: Path = Path("/proc/self/status")) -> int:
@@ -174,9 +224,11 @@ def run_measured(
         cpu_s=usage.ru_utime + usage.ru_stime,
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
-        maxrss_mb=peak.peak_kib / 1024,
+        maxrss_mb=max(peak.peak_kib, peak.tree_rss_kib) / 1024,
         returncode=proc.returncode,
         ru_maxrss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+        tree_rss_mb=peak.tree_rss_kib / 1024,
+        tree_pss_mb=peak.tree_pss_kib / 1024,
     )
 
 
@@ -594,6 +646,8 @@ class CrawlJob:
     include: list[str] = field(default_factory=list)
     profile: str | None = None
     with_processing: bool = False
+    host_connections: int = 1  # requests at once to one host (more only without a delay)
+    workers: int | None = None  # worker processes (None: warcflow's default, one per core)
 
 
 def crawl_in_child(job_path: Path) -> None:
@@ -610,8 +664,14 @@ def crawl_in_child(job_path: Path) -> None:
     import_s = time.perf_counter() - t0
     settings = CrawlSettings(
         fetch=FetchLimits(allowed_networks=FetchLimits.parse_networks([LOOPBACK_NET])),
-        politeness=Politeness(delay=job.delay, max_hosts=job.max_hosts, obey_robots=True),
+        politeness=Politeness(
+            delay=job.delay,
+            max_hosts=job.max_hosts,
+            obey_robots=True,
+            host_connections=job.host_connections,
+        ),
         limits=CrawlLimits(max_pages=job.max_pages, max_depth=job.max_depth),
+        workers=job.workers,
     )
     sources = [
         Source(
@@ -626,7 +686,8 @@ def crawl_in_child(job_path: Path) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    # the crawl's worker processes are reaped before it returns: RUSAGE_CHILDREN has them
+    cpu0 = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     t1 = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -648,14 +709,15 @@ def crawl_in_child(job_path: Path) -> None:
         profiler.disable()
         profiler.dump_stats(job.profile)
     crawl_s = time.perf_counter() - t1
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu1 = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     frontier = catalog.conn.execute(
         "SELECT COUNT(*) FROM frontier WHERE run_id = ?", (plan.run_id,)
     ).fetchone()[0]
     result = {
         "import_s": import_s,
         "crawl_wall_s": crawl_s,
-        "crawl_cpu_s": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
+        "crawl_cpu_s": sum(u.ru_utime + u.ru_stime for u in cpu1)
+        - sum(u.ru_utime + u.ru_stime for u in cpu0),
         "fetched": fetched,
         "outcomes": report.outcomes,
         "frontier_urls": int(frontier),
@@ -761,6 +823,8 @@ def tool_row(stats: ProcStats, pages: int, warcs: WarcSummary | None) -> dict[st
         "cpu_ms_per_page": round(1000 * stats.cpu_s / pages, 3) if pages else None,
         "peak_rss_mb": round(stats.maxrss_mb, 1),
         "ru_maxrss_mb": round(stats.ru_maxrss_mb, 1),
+        "tree_rss_mb": round(stats.tree_rss_mb, 1),
+        "tree_pss_mb": round(stats.tree_pss_mb, 1),
         "warc": asdict(warcs) if warcs else None,
     }
 
@@ -820,7 +884,13 @@ def ratios(wf: dict[str, Any], wget: dict[str, Any]) -> dict[str, float | None]:
 
 
 def scenario_efficiency(
-    tmp: Path, n_pages: int, seed: int, repeat: int, profile: bool, with_processing: bool
+    tmp: Path,
+    n_pages: int,
+    seed: int,
+    repeat: int,
+    profile: bool,
+    with_processing: bool,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     site = tmp / "site-efficiency"
     write_efficiency_site(site, n_pages, random.Random(seed))
@@ -828,7 +898,16 @@ def scenario_efficiency(
     address = "127.0.0.2"
     port = free_port([address])
     start = f"http://{address}:{port}/"
-    job = CrawlJob(archive="", seeds=[start], result="", max_pages=n_pages + 100)
+    # politeness off: no delay, and as many requests at once to the host as there are
+    # worker processes (wget fetches one at a time)
+    job = CrawlJob(
+        archive="",
+        seeds=[start],
+        result="",
+        max_pages=n_pages + 100,
+        host_connections=workers or os.cpu_count() or 1,
+        workers=workers,
+    )
     profile_top: list[str] = []
     (tmp / "nginx-1").mkdir()
     with nginx(tmp / "nginx-1", port, [Vhost(address, site)]):
@@ -880,7 +959,7 @@ def scenario_efficiency(
 
 
 def scenario_real_web(
-    tmp: Path, n_hosts: int, per_host: int, seed: int, repeat: int
+    tmp: Path, n_hosts: int, per_host: int, seed: int, repeat: int, workers: int | None = None
 ) -> dict[str, Any]:
     hosts = [f"127.0.0.{k}" for k in range(1, n_hosts + 1)]
     port = free_port(hosts)
@@ -893,6 +972,7 @@ def scenario_real_web(
         max_pages=n_hosts * per_host + 100,
         any_host=True,
         include=[rf"^http://127\.0\.0\.\d+:{port}/"],
+        workers=workers,
     )
     wget_extra = ["--span-hosts", f"--domains={','.join(hosts)}"]
     with slow_server(tmp, port, sites, SLOW_DELAY):
@@ -917,7 +997,9 @@ def scenario_real_web(
 HUB_LINKS = 1000  # links per hub page in scenario 3's spread-out variant
 
 
-def scenario_memory(tmp: Path, n_urls: int, extra_pages: int) -> dict[str, Any]:
+def scenario_memory(
+    tmp: Path, n_urls: int, extra_pages: int, workers: int | None = None
+) -> dict[str, Any]:
     """Peak RSS with n_urls in the frontier: from one page, from hub pages of HUB_LINKS
     links each, and (for the process's floor) from a 20-link page. Each crawl stops
     `extra_pages` leaf pages after the pages that fill its frontier."""
@@ -943,10 +1025,13 @@ def scenario_memory(tmp: Path, n_urls: int, extra_pages: int) -> dict[str, Any]:
                 seeds=[f"http://{address}:{port}/"],
                 result=str(tmp / f"{name}.json"),
                 max_pages=max_pages,
+                workers=workers,
             )
             stats, out = run_warcflow(tmp, name, job)
             rows[label] = {
                 "peak_rss_mb": round(stats.maxrss_mb, 1),
+                "tree_rss_mb": round(stats.tree_rss_mb, 1),
+                "tree_pss_mb": round(stats.tree_pss_mb, 1),
                 "wall_s": round(stats.wall_s, 3),
                 "cpu_s": round(stats.cpu_s, 3),
                 "frontier_urls": out["frontier_urls"],
@@ -1221,6 +1306,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also time scenario 1 through crawl_run, text processing included",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="warcflow's worker processes (default: its own, one per core)",
+    )
     p.add_argument("--tmpdir", type=Path, default=None, help="where the sites and crawls go")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
@@ -1290,16 +1381,22 @@ def main(argv: list[str]) -> None:
         started = time.perf_counter()
         if "1" in scenarios:
             results["efficiency"] = scenario_efficiency(
-                tmp, args.pages, args.seed, args.repeat, args.profile, args.with_processing
+                tmp,
+                args.pages,
+                args.seed,
+                args.repeat,
+                args.profile,
+                args.with_processing,
+                args.workers,
             )
             print_efficiency(results["efficiency"])
         if "2" in scenarios:
             results["real_web"] = scenario_real_web(
-                tmp, args.hosts, args.per_host, args.seed, args.repeat
+                tmp, args.hosts, args.per_host, args.seed, args.repeat, args.workers
             )
             print_real_web(results["real_web"])
         if "3" in scenarios:
-            results["memory"] = scenario_memory(tmp, args.frontier, extra_pages=4)
+            results["memory"] = scenario_memory(tmp, args.frontier, 4, args.workers)
             print_memory(results["memory"])
         results["bench_seconds"] = round(time.perf_counter() - started, 1)
     finally:

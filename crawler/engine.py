@@ -70,7 +70,7 @@ class _Dispatched:
     """A job handed to the page work, until its outcome is known."""
 
     entry: FrontierEntry | None
-    notice: asyncio.Future[Notice]
+    notice: asyncio.Future[Notice] | None  # a page: awaited until its response is in
     done: asyncio.Future[Done] | None = None  # robots.txt: awaited whole
     decision: Result | None = None  # a retryable failure: retried or failed
 
@@ -284,10 +284,12 @@ class Crawler:
         slot = self._slot(host, robots)
         lanes = self.settings.politeness.connections_for(slot.delay)
         stint = _Stint()
-        await asyncio.gather(*(self._lane(host, robots, slot, stint, n) for n in range(lanes)))
+        await asyncio.gather(
+            *(self._lane(host, robots, slot, stint, n, lanes) for n in range(lanes))
+        )
 
     async def _lane(
-        self, host: str, robots: RobotsRules, slot: HostSlot, stint: _Stint, lane: int
+        self, host: str, robots: RobotsRules, slot: HostSlot, stint: _Stint, lane: int, lanes: int
     ) -> None:
         """One request at a time to `host`, until its queue is empty, the budget is spent,
         or (other hosts waiting) its turn is over."""
@@ -323,7 +325,7 @@ class Crawler:
             self._started += 1
             self._started_by_source[entry.source] = self._started_by_source.get(entry.source, 0) + 1
             stint.pages += 1
-            decision = await self._hand_out(entry, lane)
+            decision = await self._hand_out(entry, lane, lanes)
             now = self.clock()
             slot.fetched(now)
             if decision is not None and decision.retry_at is not None:
@@ -332,20 +334,22 @@ class Crawler:
                 self.catalog.set_next_fetch(self.run_id, host, slot.next_at)
                 slot.saved_at = slot.next_at
 
-    async def _hand_out(self, entry: FrontierEntry, lane: int) -> Result | None:
+    async def _hand_out(self, entry: FrontierEntry, lane: int, lanes: int) -> Result | None:
         """Give the URL to the page work; returns once its response is in (the host is
         then free), with the decision on a retryable failure. The rest follows in
         `on_done`."""
         previous = None
         if self._history:
             previous = self.catalog.latest_capture(entry.url, before_run=self.run_id)
-        job = PageJob(next(self._job_ids), entry, previous)
+        # With one request at a time the host is free again once the response is in,
+        # before it is parsed and written; with several, waiting for the end is cheaper.
+        job = PageJob(next(self._job_ids), entry, previous, notify=lanes == 1)
         dispatched = _Dispatched(entry, asyncio.get_running_loop().create_future())
         self._jobs[job.id] = dispatched
         self._unsettled[entry.host] = self._unsettled.get(entry.host, 0) + 1
         self._handed_out.add(entry.id)
         self._pages.submit(job, (entry.host, lane))
-        await dispatched.notice
+        await dispatched.notice  # type: ignore[misc]
         return dispatched.decision
 
     async def _settle_host(self, host: str) -> None:
@@ -387,7 +391,12 @@ class Crawler:
     # -- what comes back from the page work (crawler/workers.py PagesSink) ---------------
     def on_notice(self, worker: int, notice: Notice) -> None:
         dispatched = self._jobs.get(notice.job)
-        if dispatched is None or dispatched.notice.done():
+        if dispatched is None:
+            return
+        self._noticed(dispatched, notice)
+
+    def _noticed(self, dispatched: _Dispatched, notice: Notice) -> None:
+        if dispatched.notice is None or dispatched.notice.done():
             return
         if notice.retry is not None and dispatched.entry is not None:
             retry = notice.retry
@@ -406,8 +415,7 @@ class Crawler:
                 dispatched.done.set_result(done)
             return
         assert isinstance(done, PageDone) and dispatched.entry is not None
-        if not dispatched.notice.done():
-            dispatched.notice.set_result(Notice(done.job, done.retry))
+        self._noticed(dispatched, Notice(done.job, done.retry))  # if not sent before
         if done.fetched:
             self.stats.fetched += 1
         if done.capture is not None:
@@ -469,7 +477,7 @@ class Crawler:
         url = f"{self._scheme_for(host)}://{host}/robots.txt"
         job = RobotsJob(next(self._job_ids), host, url)
         loop = asyncio.get_running_loop()
-        dispatched = _Dispatched(None, loop.create_future(), loop.create_future())
+        dispatched = _Dispatched(None, None, loop.create_future())
         self._jobs[job.id] = dispatched
         self._pages.submit(job, (host, 0))
         done = await dispatched.done  # type: ignore[misc]
@@ -559,6 +567,8 @@ class Crawler:
 
         With object storage the file must be published first: see `_flush_staged`."""
         self._last_flush = time.monotonic()
+        if self._failure is not None:  # stop at once: what is not committed is fetched again
+            return
         if not self._pending and not self._marks:
             return
         pending, self._pending = self._pending, []

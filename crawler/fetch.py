@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
+import ssl
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -108,13 +109,20 @@ def check_url_shape(url: str, limits: FetchLimits) -> None:
 class SafeClient:
     """Fetches one URL at a time per call, within `FetchLimits`, without following redirects."""
 
-    def __init__(self, limits: FetchLimits, user_agent: str, max_connections: int = 64) -> None:
+    def __init__(
+        self,
+        limits: FetchLimits,
+        user_agent: str,
+        max_connections: int = 64,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.limits = limits
         self.user_agent = user_agent
         # The transport (connection pool) without httpx.AsyncClient's per-request layers:
         # no cookies, auth, redirects or event hooks are wanted here, and skipping them
         # halves the client's CPU per request.
         self._transport = httpx.AsyncHTTPTransport(
+            verify=ssl_context if ssl_context is not None else True,
             http1=True,
             http2=False,
             trust_env=False,  # never route through a proxy from the environment

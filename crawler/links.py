@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -13,6 +14,9 @@ from crawler.urls import canonicalize
 _LINK_ATTRS = (("a", "href"), ("area", "href"), ("link", "href"), ("iframe", "src"))
 _LINK_TAGS = tuple(tag for tag, _ in _LINK_ATTRS)
 _LINK_RELS_TO_FOLLOW = {"", "alternate", "next", "prev", "canonical"}
+# A path that canonicalisation leaves as it is: unreserved characters and slashes only,
+# no query or fragment, no escapes, no dot segments, no empty segments.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~/-]*\Z")
 
 
 def _parse(html: str) -> etree._Element | None:
@@ -88,7 +92,7 @@ class LinkResolver:
         href = _base_href(root)
         if href:
             base = canonicalize(href, base_url) or base_url
-        parts = urlsplit(base)
+        parts = urlsplit(canonicalize(base) or base)
         origin = f"{parts.scheme}://{parts.netloc}"
         directory = origin + parts.path[: parts.path.rfind("/") + 1]
         cache = self._canonical
@@ -103,11 +107,27 @@ class LinkResolver:
             try:
                 url = cache[key]
             except KeyError:
-                url = cache[key] = canonicalize(raw, base)
+                url = cache[key] = _plain_join(raw, origin, directory) or canonicalize(raw, base)
             if url is not None and url not in returned:
                 returned.add(url)
                 out.append(url)
         return out
+
+
+def _plain_join(raw: str, origin: str, directory: str) -> str | None:
+    """`canonicalize(raw, base)` without parsing, for the commonest links: a plain path
+    (see _PLAIN_PATH) against a canonical base. None when it is not that simple."""
+    if raw[:1] == "/":
+        path = raw[1:]
+        if not path:
+            return origin + "/"
+        prefix = origin + "/"
+    else:
+        path = raw
+        prefix = directory
+    if not _PLAIN_PATH.match(path) or "//" in path or "/." in path:
+        return None
+    return prefix + path
 
 
 def _scope_of(raw: str, base: str, origin: str, directory: str) -> str:

@@ -57,6 +57,7 @@ class PageJob:
     id: int
     entry: FrontierEntry
     previous: StoredCapture | None = None  # the newest capture of an earlier run
+    notify: bool = True  # send a Notice as soon as the response is in
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class PageWork:
         self.sources = {s.name: s for s in sources}
         self.run_id = run_id
         self.links = LinkResolver()
+        self._safe_origins: set[str] = set()
 
     def _max_depth(self, source: str) -> int:
         src = self.sources.get(source)
@@ -175,6 +177,8 @@ class PageWork:
     # -- one URL -----------------------------------------------------------------------
     async def fetch_page(self, job: PageJob, notify: Notify) -> PageDone:
         entry, previous = job.entry, job.previous
+        if not job.notify:
+            notify = _no_notice
         conditional: dict[str, str] = {}
         if previous is not None:
             if previous.etag:
@@ -283,10 +287,17 @@ class PageWork:
     ) -> NewURL:
         """A discovered URL as a frontier row: queued, or skipped with the reason."""
         host = host_key(url)
-        try:
-            check_url_shape(url, self.settings.fetch)
-        except UnsafeURL as exc:
-            return NewURL(url, host, source, depth, via, parent, "skipped", oc.UNSAFE, exc.message)
+        # the shape check looks at scheme and host only: once per origin that passes
+        origin = url[: url.find("/", url.find("//") + 2)]
+        if origin not in self._safe_origins:
+            try:
+                check_url_shape(url, self.settings.fetch)
+            except UnsafeURL as exc:
+                return NewURL(
+                    url, host, source, depth, via, parent, "skipped", oc.UNSAFE, exc.message
+                )
+            if len(self._safe_origins) < 10_000:
+                self._safe_origins.add(origin)
         src = self.sources.get(source)
         if src is not None and not src.scope.allows(url):
             return NewURL(url, host, source, depth, via, parent, "skipped", oc.OUT_OF_SCOPE, None)
@@ -360,6 +371,10 @@ class PageWork:
             truncated=ex.truncated,
             refers_to=refers_id,
         )
+
+
+def _no_notice(notice: Notice) -> None:
+    pass
 
 
 def to_http_response(ex: Exchange) -> HttpResponse:

@@ -79,7 +79,9 @@ class CrawlSettings:
     politeness: Politeness = field(default_factory=Politeness)
     limits: CrawlLimits = field(default_factory=CrawlLimits)
     warc: WarcSettings = field(default_factory=WarcSettings)
-    batch_pages: int = 200  # pages per Prefect task
+    # Pages per Prefect task: a few seconds of work, so each task's own cost (and each
+    # batch's start of its worker processes) stays small against it.
+    batch_pages: int = 500
     # Processes that fetch, parse and write WARC (each its own WARC file); None: one per
     # core, at most MAX_AUTO_WORKERS. 1 does everything in the crawl's own process.
     workers: int | None = None
@@ -124,6 +126,6 @@ def settings_from_dict(data: dict[str, Any]) -> CrawlSettings:
         politeness=Politeness(**data.get("politeness", {})),
         limits=CrawlLimits(**data.get("limits", {})),
         warc=WarcSettings(**data.get("warc", {})),
-        batch_pages=data.get("batch_pages", 200),
+        batch_pages=data.get("batch_pages", 500),
         workers=data.get("workers"),
     )

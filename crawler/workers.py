@@ -26,16 +26,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import importlib
 import multiprocessing
 import os
 import pickle
 import signal
 import socket
+import ssl
 import struct
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import h11
+import httpcore
+import httpx
 
 from archive.cdxj import write_cdxj
 from archive.layout import ArchiveLayout
@@ -165,22 +171,29 @@ class WorkerPool:
 
     async def start(self) -> None:
         context = multiprocessing.get_context("fork")
-        pairs = [socket.socketpair() for _ in self.setups]
-        ours = [mine.fileno() for mine, _ in pairs]
-        try:
-            for setup, (_, theirs) in zip(self.setups, pairs, strict=True):
+        # What the HTTP client loads and builds on first use, done once here rather
+        # than in every fork of every batch (imports, CA certificates).
+        importlib.import_module("anyio._backends._asyncio")
+        assert httpcore and h11
+        tls = httpx.create_ssl_context()
+        ours: list[socket.socket] = []
+        for setup in self.setups:
+            # A worker must hold no other worker's socket: the crawl sees a worker die
+            # by its end of the pair reaching EOF.
+            mine, theirs = socket.socketpair()
+            ours.append(mine)
+            try:
                 proc = context.Process(
                     target=_worker_main,
-                    args=(setup, theirs, os.getpid(), ours),
+                    args=(setup, tls, theirs, os.getpid(), [s.fileno() for s in ours]),
                     name=f"warcflow-worker-{setup.index}",
                     daemon=True,
                 )
                 proc.start()
-                self._procs.append(proc)
-        finally:
-            for _, theirs in pairs:
+            finally:
                 theirs.close()
-        for i, (mine, _) in enumerate(pairs):
+            self._procs.append(proc)
+        for i, mine in enumerate(ours):
             reader, writer = await asyncio.open_connection(sock=mine)
             self._writers.append(writer)
             self._load.append(0)
@@ -277,20 +290,25 @@ def _die_with(parent_pid: int) -> None:
 
 
 def _worker_main(
-    setup: WorkerSetup, sock: socket.socket, parent_pid: int, close: list[int]
+    setup: WorkerSetup,
+    tls: ssl.SSLContext,
+    sock: socket.socket,
+    parent_pid: int,
+    close: list[int],
 ) -> None:
     _die_with(parent_pid)
     for fd in close:  # the crawl's ends of every worker's socket pair
         with contextlib.suppress(OSError):
             os.close(fd)
-    asyncio.run(_Worker(setup, sock).serve())
+    asyncio.run(_Worker(setup, tls, sock).serve())
 
 
 class _Worker:
     """The worker's side: runs jobs as they come, fsyncs in groups, rotates its file."""
 
-    def __init__(self, setup: WorkerSetup, sock: socket.socket) -> None:
+    def __init__(self, setup: WorkerSetup, tls: ssl.SSLContext, sock: socket.socket) -> None:
         self.setup = setup
+        self.tls = tls
         self.sock = sock
         self.file = OwnedWarcFile(
             setup.layout.warc_dir, setup.warc_name, setup.warc_committed, setup.warcinfo
@@ -311,6 +329,7 @@ class _Worker:
             settings.fetch,
             settings.user_agent,
             max_connections=max(4, settings.politeness.max_hosts * 2),
+            ssl_context=self.tls,
         ) as client:
             self.work = PageWork(
                 client,

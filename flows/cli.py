@@ -123,6 +123,20 @@ def crawl(
     ] = None,
     delay: Annotated[float, typer.Option(help="Seconds between requests to one host.")] = 1.0,
     max_hosts: Annotated[int, typer.Option(help="Hosts fetched in parallel.")] = 16,
+    host_connections: Annotated[
+        int,
+        typer.Option(
+            help="Requests at once to one host; more than 1 only with --delay 0 and no"
+            " robots Crawl-delay (politeness off)."
+        ),
+    ] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that fetch, parse and write WARC (default: one per core, at"
+            " most 4); 1 keeps all work in the crawl's process."
+        ),
+    ] = None,
     user_agent: Annotated[str | None, typer.Option(help="User-Agent header.")] = None,
     max_size: Annotated[int, typer.Option(help="Max bytes kept per response.")] = 20 * 1024 * 1024,
     timeout: Annotated[float, typer.Option(help="Max seconds per response.")] = 120.0,
@@ -150,6 +164,8 @@ def crawl(
 
     if not urls and sources is None:
         raise fail("give seed URLs or --sources FILE (see `warcflow crawl --help`)")
+    if host_connections < 1 or (workers is not None and workers < 1):
+        raise fail("--host-connections and --workers must be at least 1")
     try:
         networks = FetchLimits.parse_networks(allow_network or [])
     except ValueError as exc:
@@ -164,8 +180,14 @@ def crawl(
             max_body_bytes=max_size, total_timeout=timeout, allowed_networks=networks
         ),
         retry=RetryPolicy(max_retries=retries),
-        politeness=Politeness(delay=delay, max_hosts=max_hosts, obey_robots=not ignore_robots),
+        politeness=Politeness(
+            delay=delay,
+            max_hosts=max_hosts,
+            obey_robots=not ignore_robots,
+            host_connections=host_connections,
+        ),
         limits=CrawlLimits(max_pages=max_pages, max_depth=max_depth),
+        workers=workers,
     )
     scale = ScaleOut(dask, catalog, storage, s3_endpoint).over(ScaleOut.from_file(sources))
     report = run_crawl(

@@ -1,15 +1,20 @@
 """Crawl loopback sites into an archive in a child process, so a test can SIGKILL it.
 
-    python tests/resume_child.py ARCHIVE [--die MODE N] BASE_URL [BASE_URL ...]
+    python tests/resume_child.py ARCHIVE [--workers W] [--die MODE N] BASE_URL [BASE_URL ...]
 
 Each base URL is one source seeded at `<base>/p/0`; the crawl resumes an unfinished run
 (new_run False) and runs to completion unless it is killed. Used by test_resume.py,
 which imports `resume_settings` and `resume_sources` from here so both sides agree.
 
-`--die` makes the process SIGKILL itself at an exact point instead of a random one:
+`--workers` is the crawl's worker processes (CrawlSettings.workers; default: one per
+core). `--die` makes the process that writes the WARC records SIGKILL itself at an exact
+point instead of a random one:
   mid-TYPE N     while writing the Nth WARC record of TYPE (warcinfo, response,
                  request, or "record" for any): half of its gzip member is on disk
   after-sync N   after the Nth capture is fsynced, before the catalog records it
+With worker processes that is a worker (forked, so it inherits the hooks set here), and
+the crawl stops at once on losing it; then this process SIGKILLs itself too, so the test
+sees the same death either way.
 """
 
 from __future__ import annotations
@@ -26,19 +31,21 @@ from crawling import crawl
 
 from archive.layout import ArchiveLayout
 from archive.warc import WarcFileWriter
-from archive.warcstore import WarcStore
+from archive.warcstore import OwnedWarcFile, WarcStore
 from crawler.settings import CrawlLimits, CrawlSettings, WarcSettings
 from crawler.sources import Source
+from crawler.workers import WorkerDied
 
 WARC_FILE_BYTES = 12_000  # about ten pages: files rotate several times during a crawl
 BATCH_PAGES = 100  # one batch per run (processing each batch costs a worker start)
 
 
-def resume_settings() -> CrawlSettings:
+def resume_settings(workers: int | None = None) -> CrawlSettings:
     return fast_settings(
         limits=CrawlLimits(max_pages=1000, max_depth=100),
         warc=WarcSettings(prefix="resume", max_file_bytes=WARC_FILE_BYTES),
         batch_pages=BATCH_PAGES,
+        workers=workers,
     )
 
 
@@ -57,9 +64,9 @@ def die_mid_record(rec_type: str, n: int) -> None:
     write = WarcFileWriter._write
     count = 0
 
-    def torn_write(self: WarcFileWriter, record):  # type: ignore[no-untyped-def]
+    def torn_write(self: WarcFileWriter, record, *args):  # type: ignore[no-untyped-def]
         nonlocal count
-        start, length = write(self, record)
+        start, length = write(self, record, *args)
         count += rec_type in ("record", record.rec_type)
         if count == n:
             self.stream.flush()
@@ -73,6 +80,7 @@ def die_mid_record(rec_type: str, n: int) -> None:
 
 def die_after_sync(n: int) -> None:
     committed = WarcStore.committed
+    synced = OwnedWarcFile.sync
     count = 0
 
     def then_die(self: WarcStore, records: int) -> tuple[str, int]:
@@ -83,11 +91,23 @@ def die_after_sync(n: int) -> None:
             die()
         return result
 
+    def worker_then_die(self: OwnedWarcFile) -> tuple[str, int, int]:
+        nonlocal count
+        result = synced(self)
+        count += 1
+        if count == n:
+            die()
+        return result
+
     WarcStore.committed = then_die  # type: ignore[method-assign]
+    OwnedWarcFile.sync = worker_then_die  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
     archive, *bases = argv
+    workers = None
+    if bases[0] == "--workers":
+        workers, bases = int(bases[1]), bases[2:]
     # Small commit groups: many fsync/commit boundaries and rotations in a small crawl,
     # so the exact kill points land in the middle of the crawl.
     engine.GROUP_COMMIT_SIZE = 2
@@ -98,7 +118,10 @@ def main(argv: list[str]) -> int:
         else:
             die_mid_record(mode.removeprefix("mid-"), int(n))
     layout = ArchiveLayout(Path(archive)).ensure()
-    result = crawl(layout, resume_sources(bases), resume_settings(), new_run=False)
+    try:
+        result = crawl(layout, resume_sources(bases), resume_settings(workers), new_run=False)
+    except WorkerDied:
+        die()
     result.catalog.close()
     return 0
 

@@ -146,10 +146,16 @@ def snapshot(layout: ArchiveLayout, sites: list[LoopbackSite]) -> KillSnapshot:
     return snap
 
 
-def run_child_to_death(layout: ArchiveLayout, bases: list[str], mode: str, n: int) -> None:
+def child_args(layout: ArchiveLayout, workers: int) -> list[str]:
+    return [sys.executable, str(CHILD), str(layout.root), "--workers", str(workers)]
+
+
+def run_child_to_death(
+    layout: ArchiveLayout, bases: list[str], mode: str, n: int, workers: int
+) -> None:
     """Run the crawl in a child process that SIGKILLs itself at an exact point."""
     child = subprocess.run(
-        [sys.executable, str(CHILD), str(layout.root), "--die", mode, str(n), *bases],
+        [*child_args(layout, workers), "--die", mode, str(n), *bases],
         capture_output=True,
         text=True,
         timeout=120,
@@ -157,11 +163,13 @@ def run_child_to_death(layout: ArchiveLayout, bases: list[str], mode: str, n: in
     assert child.returncode == -signal.SIGKILL, (mode, n, child.returncode, child.stderr)
 
 
-def run_child_until(layout: ArchiveLayout, bases: list[str], captures: int, jitter: float) -> None:
+def run_child_until(
+    layout: ArchiveLayout, bases: list[str], captures: int, jitter: float, workers: int
+) -> None:
     """Start the crawl in a child process and SIGKILL it once the catalog shows
     `captures` page captures (plus `jitter` seconds)."""
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(layout.root), *bases],
+        [*child_args(layout, workers), *bases],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -202,19 +210,25 @@ def page_key(url: str) -> tuple[str, str]:
 
 
 # -- 1. SIGKILL and resume ------------------------------------------------------------
+# the crawl's work in the crawl's own process, and in two worker processes
+WORKERS = (1, 2)
+
+
+@pytest.mark.parametrize("workers", WORKERS)
 def test_sigkill_at_several_points_then_resume_loses_and_duplicates_nothing(
-    layout: ArchiveLayout,
+    layout: ArchiveLayout, workers: int
 ) -> None:
     """Kill the crawl (SIGKILL, in a child process) when the catalog shows 10, 25 and 50
-    of 75 pages, resuming it each time; then finish it and check everything."""
+    of 75 pages, resuming it each time; then finish it and check everything. With
+    worker processes they die with the crawl."""
     rng = random.Random(20240611)
     with chain_sites(pages=25) as sites:
         bases = [site.base for site in sites]
         kills: list[KillSnapshot] = []
         for target in KILL_AFTER:
-            run_child_until(layout, bases, target, jitter=rng.uniform(0.0, 0.02))
+            run_child_until(layout, bases, target, rng.uniform(0.0, 0.02), workers)
             kills.append(snapshot(layout, sites))
-        result = crawl(layout, resume_sources(bases), resume_settings(), new_run=False)
+        result = crawl(layout, resume_sources(bases), resume_settings(workers), new_run=False)
         logs = {site.base: list(site.log) for site in sites}
 
     try:
@@ -227,8 +241,9 @@ def test_sigkill_at_several_points_then_resume_loses_and_duplicates_nothing(
         result.catalog.close()
 
 
+@pytest.mark.parametrize("workers", WORKERS)
 def test_killed_at_exact_points_then_resume_cuts_each_tail_and_refetches(
-    layout: ArchiveLayout,
+    layout: ArchiveLayout, workers: int
 ) -> None:
     """The same, with the child killing itself where it hurts (see EXACT_KILLS): halfway
     through a record of each kind, after a capture is fsynced but before the catalog
@@ -238,7 +253,7 @@ def test_killed_at_exact_points_then_resume_cuts_each_tail_and_refetches(
         bases = [site.base for site in sites]
         kills: list[KillSnapshot] = []
         for mode, n in EXACT_KILLS:
-            run_child_to_death(layout, bases, mode, n)
+            run_child_to_death(layout, bases, mode, n, workers)
             kill = snapshot(layout, sites)
             assert kill.torn_bytes > 0, f"{mode} {n}: nothing past the committed size"
             if mode == "mid-conversion":
@@ -246,7 +261,7 @@ def test_killed_at_exact_points_then_resume_cuts_each_tail_and_refetches(
             else:
                 assert len(kill.in_flight) >= 1, f"{mode} {n}: no page in flight"
             kills.append(kill)
-        result = crawl(layout, resume_sources(bases), resume_settings(), new_run=False)
+        result = crawl(layout, resume_sources(bases), resume_settings(workers), new_run=False)
         logs = {site.base: list(site.log) for site in sites}
 
     try:
