@@ -87,6 +87,30 @@ def _author_expressions(el: etree._Element, tag: str, has_rel: bool) -> tuple[bo
     return first, second, third
 
 
+# Most elements carry at most a class and an id that none of the tests above can accept:
+# one search of these supersets of the tests' patterns and values rules them out.
+_SPECIAL_TAGS = frozenset({"author", "time", "figure"})
+_PLAIN_ATTRIBUTES = frozenset({"class", "id"})
+_MAYBE_CLASS = re.compile(
+    "[Aa]uthor|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name"
+    "|screenname|writer|[Bb]yline|username|byl|BBL|[Cc]omment|sidebar|is-hidden|quote"
+    "|embedly-instagram|article-share|article-support|print|category|meta-date|meta-reviewer"
+    "|title|date"
+)
+_MAYBE_ID = re.compile("[Aa]uthor|zuozhe|bianji|xiaobian|comment|ProductReviews")
+
+
+def _plain(el: etree._Element) -> bool:
+    """No author or discard test can hold for this element (its tag is not special)."""
+    keys = el.keys()
+    if not _PLAIN_ATTRIBUTES.issuperset(keys):
+        return False
+    cls, id_ = el.get("class"), el.get("id")
+    return (cls is None or _MAYBE_CLASS.search(cls) is None) and (
+        id_ is None or _MAYBE_ID.search(id_) is None
+    )
+
+
 def _discarded(el: etree._Element, tag: str) -> bool:
     if tag in ("time", "figure"):
         return True
@@ -143,10 +167,10 @@ class MetadataReader:
         found: tuple[list[etree._Element], ...] = ([], [], [])
         for el in tree.iter(etree.Element):
             tag = el.tag
+            if not has_rel and tag not in _SPECIAL_TAGS and _plain(el):
+                continue
             if el is not tree and _discarded(el, tag):
                 discarded.add(el)
-            if not el.attrib and tag != "author" and not has_rel:
-                continue
             for matched, bucket in zip(_author_expressions(el, tag, has_rel), found, strict=True):
                 if matched:
                     bucket.append(el)

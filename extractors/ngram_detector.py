@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ PROB_THRESHOLD = 0.1
 CONV_THRESHOLD = 0.99999
 BASE_FREQ = 10000
 TRIALS = 7
+DECIDED_MARGIN = 1e-9  # far above the rounding of seven sums of 55 terms
 UNKNOWN = "unknown"
 _URL = re.compile(r"https?://[-_.?&~;+=/#0-9A-Za-z]{1,2076}")
 _MAIL = re.compile(r"[-_.0-9A-Za-z]{1,64}@[-_0-9A-Za-z]{1,255}[-_.0-9A-Za-z]{1,255}")
@@ -99,8 +100,9 @@ class NgramDetector:
             out.extend(rows)
         return out
 
-    def probabilities(self, ngrams: list[int]) -> np.ndarray:
-        """langdetect's `_detect_block` after n-gram extraction."""
+    def trials(self, ngrams: list[int]) -> Iterator[np.ndarray]:
+        """langdetect's `_detect_block` after n-gram extraction: each random walk's final
+        probabilities, in order (langdetect averages them)."""
         distinct = list(dict.fromkeys(ngrams))
         local = {row: i for i, row in enumerate(distinct)}
         picks = [local[row] for row in ngrams]  # drawn from as langdetect draws from ngrams
@@ -111,7 +113,6 @@ class NgramDetector:
         # `rng.choice(picks)` inlined: Random._randbelow_with_getrandbits, draw for draw
         getrandbits, size = rng.getrandbits, len(picks)
         bits = size.bit_length()
-        result = np.zeros(n)
         for _ in range(TRIALS):
             prob = np.full(n, 1.0 / n)
             alpha = ALPHA + rng.gauss(0.0, 1.0) * ALPHA_WIDTH
@@ -130,6 +131,12 @@ class NgramDetector:
                     if max(values) / total > CONV_THRESHOLD or i >= ITERATION_LIMIT:
                         break
                 i += 1
+            yield prob
+
+    def probabilities(self, ngrams: list[int]) -> np.ndarray:
+        """langdetect's `langprob`: the mean of the walks."""
+        result = np.zeros(len(self.langs))
+        for prob in self.trials(ngrams):
             result += prob / TRIALS
         return result
 
@@ -137,8 +144,17 @@ class NgramDetector:
         grams = self.ngrams(self.prepare(text))
         if not grams:
             return None
+        # Each walk ends with probabilities summing to 1. Once the leader's sum is more
+        # than any other language's plus the walks still to come, no outcome of those
+        # can change the label: they are not run (usually after four of seven).
+        total = np.zeros(len(self.langs))
+        for done, prob in enumerate(self.trials(grams), 1):
+            total += prob / TRIALS
+            ranked = np.sort(total)
+            if ranked[-1] - ranked[-2] > (TRIALS - done) / TRIALS + DECIDED_MARGIN:
+                break
         best, best_p = UNKNOWN, PROB_THRESHOLD
-        for lang, p in zip(self.langs, self.probabilities(grams).tolist(), strict=True):
+        for lang, p in zip(self.langs, total.tolist(), strict=True):
             if p > best_p:  # the first of equals wins, as in langdetect's stable sort
                 best, best_p = lang, p
         return best
