@@ -4,7 +4,9 @@ A document is labelled paragraph by paragraph; neighbouring paragraphs in one la
 merge into a segment, so a Chinese article followed by its English translation gets two
 segments. `lang` is the language with the most characters, `lang_confidence` its share.
 Chinese is told apart as zh-cn or zh-tw by whether its characters are simplified or
-traditional forms (OpenCC), which is exact where langdetect guesses.
+traditional forms (OpenCC), which is exact where langdetect guesses; langdetect's `id`
+as Malay (`ms`) or Indonesian by the words the two standard languages spell or choose
+differently (`extractors/malay.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from extractors.malay import MalayIndonesian
 from extractors.model import Segment
 from extractors.ngram_detector import NgramDetector
 
@@ -67,6 +70,10 @@ class LanguageDetector:
         return NgramDetector(seed=self.seed, max_chars=LANGDETECT_CHARS)
 
     @cached_property
+    def _malay(self) -> MalayIndonesian:
+        return MalayIndonesian.load()
+
+    @cached_property
     def _t2s(self):  # type: ignore[no-untyped-def]
         import opencc
 
@@ -86,9 +93,14 @@ class LanguageDetector:
         return "zh-tw" if traditional > simplified else "zh-cn"
 
     def langdetect(self, text: str) -> str:
-        """langdetect's label (its algorithm and profiles, `NgramDetector`), or `und`."""
+        """langdetect's label (its algorithm and profiles, `NgramDetector`), or `und`;
+        langdetect's `id` is told apart as Malay or Indonesian by their own words."""
         label = self._ngrams.detect(text)
-        return UNDETERMINED if label is None else _normalise_label(label)
+        if label is None:
+            return UNDETERMINED
+        if label == "id":
+            return self._malay.label(text)
+        return _normalise_label(label)
 
     def detect(self, text: str, counts: dict[str, int] | None = None) -> str:
         """The language of one paragraph or sentence (`counts`: its `script_counts`)."""

@@ -51,7 +51,7 @@ class RuleFilter:
         self.patterns = tuple(patterns)
         self._start: re.Pattern[str] | None = None
         self._anywhere: re.Pattern[str] | None = None
-        self._joined = self._join()
+        self.joined = self._join()  # False: the patterns are tried one by one
 
     def _join(self) -> bool:
         if not self.patterns or len({p.flags for p in self.patterns}) > 1:
@@ -72,7 +72,7 @@ class RuleFilter:
 
     def may_match(self, text: str) -> bool:
         """True exactly when some pattern's `search(text)` would find a match."""
-        if not self._joined or "\n" in text:
+        if not self.joined or "\n" in text:
             return any(p.search(text) for p in self.patterns)
         return bool(
             (self._start is not None and self._start.match(text))
