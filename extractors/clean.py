@@ -118,6 +118,7 @@ class Decisions:
     block: dict[str, Rule | None] = field(default_factory=dict)
     line: dict[str, tuple[Rule, re.Match[str]] | None] = field(default_factory=dict)
     span: dict[str, bool] = field(default_factory=dict)
+    any: dict[str, bool] = field(default_factory=dict)
 
 
 class Cleaner:
@@ -129,13 +130,20 @@ class Cleaner:
         self._line_filter = RuleFilter([r.pattern for r in self._lines])
         self._block_filter = RuleFilter([r.pattern for r in self._blocks])
         self._span_filter = RuleFilter([r.pattern for r in self._spans])
+        # Most paragraphs match no rule at all: one test rules out all three scopes.
+        self._any_filter = RuleFilter([r.pattern for r in rules.rules])
+
+    def _may_match_any(self, text: str, memo: Decisions) -> bool:
+        if text not in memo.any:
+            memo.any[text] = self._any_filter.may_match(text)
+        return memo.any[text]
 
     def _block_rule(self, text: str, memo: Decisions) -> Rule | None:
         """The first block rule matching the paragraph."""
         if text not in memo.block:
             memo.block[text] = (
                 next((r for r in self._blocks if r.pattern.search(text)), None)
-                if self._block_filter.may_match(text)
+                if self._may_match_any(text, memo) and self._block_filter.may_match(text)
                 else None
             )
         return memo.block[text]
@@ -144,7 +152,7 @@ class Cleaner:
         """The first line rule matching the paragraph, and its match."""
         if text not in memo.line:
             found = None
-            if self._line_filter.may_match(text):
+            if self._may_match_any(text, memo) and self._line_filter.may_match(text):
                 for rule in self._lines:
                     match = rule.pattern.search(text)
                     if match:
@@ -208,7 +216,9 @@ class Cleaner:
             if not text:
                 continue
             if text not in memo.span:
-                memo.span[text] = self._span_filter.may_match(text)
+                memo.span[text] = self._may_match_any(text, memo) and self._span_filter.may_match(
+                    text
+                )
             if memo.span[text]:
                 view = _visible(para)
                 for rule in self._spans:

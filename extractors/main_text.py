@@ -3,6 +3,12 @@
 A page is parsed once: hidden elements are stripped from that tree, trafilatura extracts
 from it (it works on its own copy, so a second opinion can reuse the tree) and the
 metadata is read from it by `extractors.metadata`.
+
+trafilatura runs its main extractor first (`fast`); the rest of its cascade (comparing
+with readability and justext, about a third of its time) runs only when that result is
+shorter than FULL_CASCADE_BELOW, and for the recall second opinion. On the
+article-extraction benchmark the fast result differs from the full cascade's on 5 of
+181 pages before cleaning (better on 2, worse on 3; the short ones get the cascade).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from trafilatura.settings import Extractor, set_date_params, use_config
 from extractors.hidden import strip_hidden
 from extractors.metadata import MetadataReader, PageMetadata
 
+# trafilatura's default MIN_EXTRACTED_SIZE: a shorter result is one trafilatura itself
+# would try harder on, so it gets the full cascade.
+FULL_CASCADE_BELOW = 250
 MAX_HTML_CHARS = 5_000_000  # beyond this a page is cut before parsing (bounds time and memory)
 
 
@@ -87,9 +96,10 @@ class MainTextExtractor:
         strip_hidden(root)
         return ParsedPage(root, url, hint)
 
-    def _options(self, url: str, recall: bool) -> Extractor:
+    def _options(self, url: str, recall: bool, fast: bool = False) -> Extractor:
         return Extractor(
             config=self.config,
+            fast=fast,
             output_format="python",
             comments=False,  # reader comments are not the article
             tables=True,
@@ -102,8 +112,13 @@ class MainTextExtractor:
         )
 
     def text(self, page: ParsedPage, recall: bool = False) -> str | None:
-        """The visible main text, or None if trafilatura finds nothing."""
-        result = bare_extraction(page.root, options=self._options(page.url, recall))
+        """The visible main text, or None if trafilatura finds nothing: its main extractor,
+        and the full cascade when that finds little (always with `recall`)."""
+        result = None
+        if not recall:
+            result = bare_extraction(page.root, options=self._options(page.url, False, fast=True))
+        if result is None or len(result.text or "") < FULL_CASCADE_BELOW:
+            result = bare_extraction(page.root, options=self._options(page.url, recall))
         return None if result is None else result.text or ""
 
     def main_text(self, page: ParsedPage, recall: bool = False) -> MainText | None:
