@@ -19,8 +19,9 @@ Traditional Chinese (row `zh-hant`, gold `zh`). A digest of the files read is pr
 Scoring: a label is right when it equals the gold ISO code; zh-cn and zh-tw count as
 `zh`. langdetect's exception (no letters) counts as `und`, which is wrong. Accuracy per
 language, overall over all items (micro) and as the mean of the languages (macro).
-langdetect has no Malay (`ms`) profile, so `ms` cannot be right with either tool; the
-overall figures are also given without it.
+langdetect has no Malay (`ms`) profile, so bare langdetect never says `ms`; warcflow
+tells `ms` from `id` by words the two languages spell or choose differently
+(extractors/malay.py). The overall figures are also given without `ms`.
 
 Speed: a warm-up, then two timed passes per tool (interleaved), the best counts;
 sentences/s = sentences / seconds (for (b) also texts/s). Labels from the first pass are

@@ -94,11 +94,39 @@ def normalise_unicode(text: str) -> str:
     segments = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     fixed = "".join(
         segment
-        if _PRINTABLE_ASCII.fullmatch(segment)
+        if _PRINTABLE_ASCII.fullmatch(segment) or _untouched_by_ftfy(segment)
         else ftfy.fix_text(segment, unescape_html=False, uncurl_quotes=False, fix_line_breaks=True)
         for segment in segments
     )
     return unicodedata.normalize("NFC", fixed)
+
+
+# The fixes ftfy applies after its mojibake step, in its order, with warcflow's settings
+# (uncurl_quotes off).
+_FTFY_FIXES = (
+    "fix_c1_controls",
+    "fix_latin_ligatures",
+    "fix_character_width",
+    "fix_line_breaks",
+    "fix_surrogates",
+    "remove_terminal_escapes",
+    "remove_control_chars",
+)
+
+
+def _untouched_by_ftfy(segment: str) -> bool:
+    """True when ftfy would return the line unchanged: it does not look like mojibake and
+    one round of ftfy's other fixes and NFC changes nothing (ftfy's own first round, without
+    its per-call set-up; anything else goes to ftfy itself)."""
+    from ftfy import FIXERS
+    from ftfy.badness import is_bad
+
+    if is_bad(segment):
+        return False
+    fixed = segment
+    for name in _FTFY_FIXES:
+        fixed = FIXERS[name](fixed)
+    return unicodedata.normalize("NFC", fixed) == segment
 
 
 def split_paragraphs(text: str) -> list[Paragraph]:

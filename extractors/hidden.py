@@ -8,6 +8,7 @@ Anti-copy schemes hide noise in the markup (Discuz! `<font class="jammer">`, spa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -19,23 +20,31 @@ _HIDDEN_CLASSES = frozenset({"jammer", "hidden", "sr-only", "visually-hidden", "
 _DROP_TAGS = frozenset({"script", "style", "noscript", "template"})
 
 
-def strip_hidden(root: HtmlElement) -> int:
-    """Remove invisible elements in place (keeping their tail text); returns how many."""
+def strip_hidden(
+    root: HtmlElement, visit: Callable[[HtmlElement, str, list[str]], None] | None = None
+) -> int:
+    """Remove invisible elements in place (keeping their tail text); returns how many.
+    `visit(element, tag, attribute names)` sees every element but the dropped tags on the
+    way (the author search: one walk over the page instead of two)."""
     doomed = []
     for el in root.iter(etree.Element):
         tag = el.tag
         if tag in _DROP_TAGS:
             doomed.append(el)
             continue
-        get = el.get  # every element is visited: attributes read once each
-        style, classes = get("style"), get("class")
-        if (
-            (classes is not None and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()))
-            or (style is not None and _INVISIBLE_STYLE.search(style))
-            or get("hidden") is not None
-            or get("aria-hidden") == "true"
-        ) and tag not in ("html", "body"):
-            doomed.append(el)
+        keys = el.keys()
+        if keys:
+            get = el.get  # every element is visited: attributes read once each
+            style, classes = get("style"), get("class")
+            if (
+                (classes is not None and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()))
+                or (style is not None and _INVISIBLE_STYLE.search(style))
+                or get("hidden") is not None
+                or get("aria-hidden") == "true"
+            ) and tag not in ("html", "body"):
+                doomed.append(el)
+        if visit is not None:
+            visit(el, tag, keys)
     for el in doomed:
         parent = el.getparent()
         if parent is None:

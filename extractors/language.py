@@ -23,7 +23,7 @@ UNDETERMINED = "und"
 MIN_LETTERS = 12  # below this a document is `und`
 SHORT_PARAGRAPH = 25  # weighted letters; shorter paragraphs take their neighbours' language
 _IDEOGRAPHIC = ("han", "kana", "hangul")  # one character carries about a word: weight 3
-LANGDETECT_CHARS = 800  # langdetect reads at most this much of a chunk
+LANGDETECT_CHARS = 400  # langdetect reads at most this much of a chunk (a bounded sample)
 CHUNK_CHARS = 3000  # a long run of one script is labelled in chunks this size
 
 _SCRIPTS: dict[str, str] = {
@@ -48,7 +48,13 @@ _SINGLE_LANGUAGE_SCRIPTS = {
 }
 
 
+_NON_LATIN = re.compile("[" + "".join(c for n, c in _SCRIPTS.items() if n != "latin") + "]")
+_NO_OTHER_SCRIPT = dict.fromkeys(_SCRIPTS, 0)
+
+
 def script_counts(text: str) -> dict[str, int]:
+    if _NON_LATIN.search(text) is None:  # most paragraphs: one count instead of ten
+        return {**_NO_OTHER_SCRIPT, "latin": len(_SCRIPT_RES["latin"].findall(text))}
     return {name: len(rx.findall(text)) for name, rx in _SCRIPT_RES.items()}
 
 

@@ -21,7 +21,7 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Extractor, set_date_params, use_config
 
 from extractors.hidden import strip_hidden
-from extractors.metadata import MetadataReader, PageMetadata
+from extractors.metadata import AuthorCandidates, MetadataReader, PageMetadata
 
 # trafilatura's default MIN_EXTRACTED_SIZE: a shorter result is one trafilatura itself
 # would try harder on, so it gets the full cascade.
@@ -46,6 +46,7 @@ class ParsedPage:
     root: etree._Element
     url: str
     page_lang: str | None
+    authors: AuthorCandidates | None = None  # gathered while hidden elements were stripped
 
 
 def trafilatura_config():  # type: ignore[no-untyped-def]
@@ -93,8 +94,9 @@ class MainTextExtractor:
         if root is None:
             return None
         hint = page_language(root)
-        strip_hidden(root)
-        return ParsedPage(root, url, hint)
+        authors = AuthorCandidates.start(root)
+        strip_hidden(root, authors.visit)
+        return ParsedPage(root, url, hint, authors)
 
     def _options(self, url: str, recall: bool, fast: bool = False) -> Extractor:
         return Extractor(
@@ -125,7 +127,7 @@ class MainTextExtractor:
         text = self.text(page, recall)
         if text is None:
             return None
-        return self.with_metadata(page, text, self.metadata.read(page.root, page.url))
+        return self.with_metadata(page, text, self.metadata.read(page.root, page.url, page.authors))
 
     @staticmethod
     def with_metadata(page: ParsedPage, text: str, meta: PageMetadata) -> MainText:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
@@ -100,9 +100,10 @@ _MAYBE_CLASS = re.compile(
 _MAYBE_ID = re.compile("[Aa]uthor|zuozhe|bianji|xiaobian|comment|ProductReviews")
 
 
-def _plain(el: etree._Element) -> bool:
+def _plain(el: etree._Element, keys: list[str]) -> bool:
     """No author or discard test can hold for this element (its tag is not special)."""
-    keys = el.keys()
+    if not keys:
+        return True
     if not _PLAIN_ATTRIBUTES.issuperset(keys):
         return False
     cls, id_ = el.get("class"), el.get("id")
@@ -140,10 +141,12 @@ class MetadataReader:
     def __init__(self, date_params: dict[str, Any]) -> None:
         self.date_params = date_params
 
-    def read(self, tree: etree._Element, url: str | None) -> PageMetadata:
+    def read(
+        self, tree: etree._Element, url: str | None, candidates: AuthorCandidates | None = None
+    ) -> PageMetadata:
         meta = examine_meta(tree)
         author = meta.author if meta.author and " " in meta.author else None
-        author = author or self.author(tree)
+        author = author or self.author(tree, candidates)
         title = meta.title or extract_title(tree)
         page_url = meta.url or extract_url(tree, url)
         date = find_date(tree, **{**self.date_params, "url": page_url})
@@ -158,30 +161,67 @@ class MetadataReader:
             title=_tidy(title), author=_tidy(author), date=_tidy(date), sitename=_tidy(sitename)
         )
 
-    @staticmethod
-    def author(tree: etree._Element) -> str | None:
+    def author(
+        self, tree: etree._Element, candidates: AuthorCandidates | None = None
+    ) -> str | None:
         """The first plausible author element outside comments, sidebars, dates and figures,
-        tried expression by expression as trafilatura's `extract_author` does."""
-        has_rel = tree.find(".//rel") is not None
-        discarded: set[etree._Element] = set()
-        found: tuple[list[etree._Element], ...] = ([], [], [])
-        for el in tree.iter(etree.Element):
-            tag = el.tag
-            if not has_rel and tag not in _SPECIAL_TAGS and _plain(el):
-                continue
-            if el is not tree and _discarded(el, tag):
-                discarded.add(el)
-            for matched, bucket in zip(_author_expressions(el, tag, has_rel), found, strict=True):
-                if matched:
-                    bucket.append(el)
-        for bucket in found:
+        tried expression by expression as trafilatura's `extract_author` does
+        (`candidates`: gathered while the page was walked for hidden elements)."""
+        if candidates is None or candidates.has_rel:
+            candidates = AuthorCandidates.gather(tree)
+        return candidates.author(tree)
+
+
+@dataclass
+class AuthorCandidates:
+    """What the author search needs from a walk over the page's elements."""
+
+    root: etree._Element
+    has_rel: bool  # a <rel> element: trafilatura's `rel='me'` child test can apply
+    discarded: set[etree._Element] = field(default_factory=set)
+    found: tuple[list[etree._Element], ...] = field(default_factory=lambda: ([], [], []))
+
+    @classmethod
+    def start(cls, root: etree._Element) -> AuthorCandidates:
+        return cls(root, root.find(".//rel") is not None)
+
+    @classmethod
+    def gather(cls, root: etree._Element) -> AuthorCandidates:
+        candidates = cls.start(root)
+        for el in root.iter(etree.Element):
+            candidates.visit(el, el.tag, el.keys())
+        return candidates
+
+    def visit(self, el: etree._Element, tag: str, keys: list[str]) -> None:
+        if not self.has_rel and tag not in _SPECIAL_TAGS and _plain(el, keys):
+            return
+        if el is not self.root and _discarded(el, tag):
+            self.discarded.add(el)
+        for matched, bucket in zip(
+            _author_expressions(el, tag, self.has_rel), self.found, strict=True
+        ):
+            if matched:
+                bucket.append(el)
+
+    def author(self, tree: etree._Element) -> str | None:
+        for bucket in self.found:
             for elem in bucket:
-                if elem in discarded or any(a in discarded for a in elem.iterancestors()):
+                if elem in self.discarded or not _kept(elem, tree, self.discarded):
                     continue
-                content = trim(" ".join(_pruned_text(elem, discarded)))
+                content = trim(" ".join(_pruned_text(elem, self.discarded)))
                 if content and 2 < len(content) < AUTHOR_MAX_CHARS:
                     return normalize_authors(None, content)
         return None
+
+
+def _kept(elem: etree._Element, tree: etree._Element, discarded: set[etree._Element]) -> bool:
+    """Still in the tree (not in a hidden element removed since) and not in a discarded one."""
+    top = elem
+    for ancestor in elem.iterancestors():
+        if ancestor in discarded:
+            return False
+        top = ancestor
+    return top is tree
 
 
 def _tidy(value: str | None) -> str | None:

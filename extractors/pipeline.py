@@ -91,7 +91,7 @@ class Pipeline:
             text = self.main_text.text(page, recall=True) or text
         if text is None or not text.strip():
             return _outcome(doc, "empty", "no main text found")
-        meta = self.main_text.metadata.read(page.root, page.url)
+        meta = self.main_text.metadata.read(page.root, page.url, page.authors)
         self._fill(doc, self.main_text.with_metadata(page, text, meta))
         kept = self._clean_length(doc)
         if kept < SUSPECT_MAX_CHARS and kept < SUSPECT_KEPT_SHARE * len(doc.extracted):

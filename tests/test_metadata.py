@@ -56,6 +56,12 @@ SYNTHETIC = {
     "data-component byline": page(
         "", '<div data-component="Byline">Written by Ola Nordmann</div>' + ARTICLE
     ),
+    "an author inside a hidden element is gone with it": page(
+        "",
+        '<div style="display:none"><span class="author">Hidden Name</span></div>'
+        + '<p class="byline">Visible Writer</p>'
+        + ARTICLE,
+    ),
     "no metadata at all": page("", "<p>" + "Just text here. " * 30 + "</p>"),
     "site name from the title": page("<title>Story - example.com</title>", ARTICLE),
     "twitter site name": page('<meta name="twitter:site" content="@couriernews">', ARTICLE),
@@ -72,7 +78,9 @@ def main_text() -> MainTextExtractor:
 def test_fields_match_trafilatura(name: str, main_text: MainTextExtractor) -> None:
     parsed = main_text.parse(CASES[name], URL)
     assert parsed is not None
-    ours = main_text.metadata.read(parsed.root, URL)
+    ours = main_text.metadata.read(parsed.root, URL, parsed.authors)
+    alone = main_text.metadata.read(parsed.root, URL)  # a walk of its own, no candidates
+    assert ours == alone
     theirs = extract_metadata(
         deepcopy(parsed.root), URL, main_text.metadata.date_params, False, set()
     )
