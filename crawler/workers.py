@@ -34,6 +34,7 @@ import signal
 import socket
 import ssl
 import struct
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -300,7 +301,20 @@ def _worker_main(
     for fd in close:  # the crawl's ends of every worker's socket pair
         with contextlib.suppress(OSError):
             os.close(fd)
-    asyncio.run(_Worker(setup, tls, sock).serve())
+    # Leave by os._exit: the exit handlers and threads this fork inherited belong to the
+    # crawl's process (multiprocessing's own exit asserts on threads forked from a
+    # non-main thread, as Prefect's task threads are).
+    code = 0
+    try:
+        asyncio.run(_Worker(setup, tls, sock).serve())
+    except BaseException:
+        traceback.print_exc(file=sys.__stderr__)
+        code = 1
+    finally:
+        for stream in (sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()  # type: ignore[union-attr]
+        os._exit(code)
 
 
 class _Worker:

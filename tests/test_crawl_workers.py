@@ -1,0 +1,234 @@
+"""The crawl's work spread over worker processes, and the shortcuts that make it cheap.
+
+- The same crawl with its work in the crawl's process and in two worker processes ends
+  with the same outcomes, one capture per page, valid WARC files (one per worker) whose
+  committed sizes the catalog knows, and CDXJ indexes.
+- Politeness holds across workers: with a delay (or by default) never two requests at
+  once to one host; `host_connections` only applies without a delay.
+- `LinkResolver` returns what `extract_links` would, minus links it returned before; its
+  plain-path shortcut agrees with `canonicalize`.
+- The fast CDXJ indexer writes what the warcio-based one writes.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import fast_settings
+from crawling import crawl, warcio_check
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loopback import LoopbackSite, Reply, Request
+
+from archive.cdxj import _members, cdxj_lines
+from archive.layout import ArchiveLayout
+from archive.warc import HttpResponse, RevisitOf, WarcFileWriter, iter_records
+from crawler.links import LinkResolver, _plain_join, extract_links
+from crawler.settings import CrawlLimits, CrawlSettings, Politeness
+from crawler.sources import Source
+from crawler.urls import canonicalize
+
+PAGES = 12
+
+
+class Concurrency:
+    """Counts requests being answered at once, per site."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def page(self, links: str) -> object:
+        def route(request: Request) -> Reply:
+            with self.lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            time.sleep(0.02)
+            with self.lock:
+                self.now -= 1
+            body = f"<html><body><p>{request.path}</p>{links}</body></html>"
+            return Reply(200, body.encode(), {"Content-Type": "text/html"})
+
+        return route
+
+
+def chain_site(concurrency: Concurrency) -> LoopbackSite:
+    """PAGES pages; each links to every other one."""
+    links = "".join(f'<a href="/p/{i}">{i}</a>' for i in range(PAGES))
+    routes: dict[str, object] = {f"/p/{i}": concurrency.page(links) for i in range(PAGES)}
+    routes["/robots.txt"] = Reply(404, b"", {"Content-Type": "text/plain"})
+    return LoopbackSite(routes)  # type: ignore[arg-type]
+
+
+def crawl_sites(
+    layout: ArchiveLayout, sites: list[LoopbackSite], settings: CrawlSettings
+) -> dict[str, tuple[str, str | None]]:
+    sources = [Source(name=f"s{i}", seeds=(s.url("/p/0"),)) for i, s in enumerate(sites)]
+    result = crawl(layout, sources, settings)
+    try:
+        outcomes = {
+            r["url"]: (r["outcome"], r["state"])
+            for r in result.catalog.frontier_rows(result.run_id)
+        }
+        captures = Counter(c.url for c in result.catalog.captures(result.run_id))
+        assert all(n == 1 for n in captures.values()), captures
+        files = result.catalog.warc_files("warc")
+        paths = sorted(layout.warc_dir.glob("*.warc.gz"))
+        assert sorted(layout.warc_dir / wf.name for wf in files) == paths
+        for wf in files:
+            assert wf.state == "closed"
+            assert (layout.warc_dir / wf.name).stat().st_size == wf.committed_size
+            assert (layout.cdx_dir / wf.name.replace(".warc.gz", ".cdxj")).exists()
+        checked = warcio_check(paths)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        result.catalog.close()
+    return outcomes
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_same_outcomes_with_or_without_worker_processes(tmp_path: Path, workers: int) -> None:
+    concurrency = Concurrency()
+    with chain_site(concurrency) as one, chain_site(concurrency) as two:
+        layout = ArchiveLayout(tmp_path / "archive").ensure()
+        outcomes = crawl_sites(layout, [one, two], fast_settings(workers=workers))
+        pages = {site.url(f"/p/{i}") for site in (one, two) for i in range(PAGES)}
+        assert outcomes == dict.fromkeys(pages, ("archived", "done"))
+        assert sorted(one.log) == sorted(["/robots.txt", *(f"/p/{i}" for i in range(PAGES))])
+    if workers == 2:  # two hosts: one per worker, each writing its own file
+        assert len(list(layout.warc_dir.glob("*.warc.gz"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("delay", "host_connections", "most"),
+    [
+        (0.0, 1, 1),  # the default: one request at a time per host
+        (0.01, 4, 1),  # a delay keeps it one, whatever host_connections says
+        (0.0, 3, 3),  # politeness off: up to host_connections at once
+    ],
+)
+def test_requests_at_once_to_one_host(
+    tmp_path: Path, delay: float, host_connections: int, most: int
+) -> None:
+    concurrency = Concurrency()
+    with chain_site(concurrency) as site:
+        layout = ArchiveLayout(tmp_path / "archive").ensure()
+        politeness = Politeness(delay=delay, host_connections=host_connections)
+        settings = fast_settings(politeness=politeness, workers=2)
+        outcomes = crawl_sites(layout, [site], settings)
+    assert Counter(o for o, _ in outcomes.values()) == {"archived": PAGES}
+    assert 1 <= concurrency.peak <= most
+
+
+def test_settings_connections_and_workers() -> None:
+    assert Politeness(delay=1.0, host_connections=8).connections_for(1.0) == 1
+    assert Politeness(delay=0.0, host_connections=8).connections_for(0.0) == 8
+    assert Politeness(delay=0.0, host_connections=8).connections_for(2.0) == 1  # Crawl-delay
+    assert CrawlSettings(workers=1).worker_count() == 1
+    assert 1 <= CrawlSettings().worker_count() <= 4
+
+
+def test_page_budget_holds_with_workers(tmp_path: Path) -> None:
+    concurrency = Concurrency()
+    with chain_site(concurrency) as site:
+        layout = ArchiveLayout(tmp_path / "archive").ensure()
+        settings = fast_settings(
+            limits=CrawlLimits(max_pages=5, max_depth=5),
+            politeness=Politeness(delay=0.0, host_connections=4),
+            workers=2,
+            batch_pages=2,
+        )
+        outcomes = crawl_sites(layout, [site], settings)
+    fetched = [u for u, (o, _) in outcomes.items() if o == "archived"]
+    assert len(fetched) == 5
+    assert len([p for p in site.log if p.startswith("/p/")]) == 5
+
+
+# -- links ---------------------------------------------------------------------------
+BASES = (
+    "http://example.com/a/b/c.html?q=1",
+    "HTTP://Example.COM:80/a/",
+    "https://h.test/",
+    "http://127.0.0.1:8080/x/y",
+    "http://h.test/a/./b/",
+)
+HREF = st.text(alphabet="aZ0._~-/%?#:@ ;&=+é\t\\", min_size=0, max_size=10)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=HREF, base=st.sampled_from(BASES))
+def test_plain_join_agrees_with_canonicalize(raw: str, base: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(canonicalize(base) or base)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    directory = origin + parts.path[: parts.path.rfind("/") + 1]
+    fast = _plain_join(raw, origin, directory)
+    assert fast is None or fast == canonicalize(raw, base)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pages=st.lists(
+        st.tuples(st.sampled_from(BASES), st.lists(HREF, max_size=12), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_link_resolver_returns_new_links_as_extract_links_finds_them(
+    pages: list[tuple[str, list[str], bool]],
+) -> None:
+    resolver = LinkResolver(max_entries=8)  # small: its memories start over often
+    returned: set[str] = set()
+    for base, hrefs, with_base in pages:
+        from html import escape
+
+        head = '<base href="/other/dir/">' if with_base else ""
+        anchors = "".join(f'<a href="{escape(h)}">x</a>' for h in hrefs)
+        html = f"<html><head>{head}</head><body>{anchors}<link rel=next href=n></body></html>"
+        expected = [u for u in extract_links(html, base) if u not in returned]
+        got = resolver.new_links(html, base)
+        assert set(got) <= set(extract_links(html, base))
+        if len(returned) <= 8:  # memories intact: exactly the new ones, in order
+            assert got == expected
+        returned.update(got)
+
+
+# -- CDXJ ------------------------------------------------------------------------------
+def _response(i: int, body: bytes, **headers: str) -> HttpResponse:
+    return HttpResponse(
+        url=f"http://example.test/r/{i}?x=é",
+        ip="192.0.2.1",
+        date=datetime(2024, 6, 1, 12, 0, tzinfo=UTC) + timedelta(seconds=i),
+        request_line=f"GET /r/{i} HTTP/1.1",
+        request_headers=[("Host", "example.test")],
+        status_line="404 Not Found" if i % 3 == 2 else "200 OK",
+        protocol="HTTP/1.1",
+        headers=[*headers.items(), ("Content-Length", str(len(body)))],
+        body=body,
+    )
+
+
+def test_fast_cdxj_indexer_agrees_with_warcio(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    writer = WarcFileWriter(buf, "x.warc.gz")
+    writer.write_warcinfo({"software": "test"})
+    for i in range(12):
+        body = (f"<html>{i}</html>" * (1 + 5000 * (i % 4 == 3))).encode()  # some past 64 KiB
+        headers = {"Content-Type": "Text/HTML; charset=utf-8"} if i % 2 else {}
+        placed, digest = writer.write_response(_response(i, body, **headers))
+        if i % 5 == 4:
+            of = RevisitOf(f"http://example.test/r/{i}", placed.date, placed.record_id, digest, "x")
+            writer.write_revisit(_response(i, b""), of)
+    writer.write_conversion("http://example.test/r/0", "<urn:x>", "text", placed.date, {})
+    data = buf.getvalue()
+    expected = cdxj_lines(iter_records(io.BytesIO(data)), "x.warc.gz")
+    assert cdxj_lines(_members(data), "x.warc.gz") == expected
+    assert len(expected) == 12 + 2
