@@ -948,6 +948,7 @@ def scenario_efficiency(
             "html_mb": round(html_bytes / 1e6, 1),
             "links_per_page": LINKS_PER_PAGE,
             "start": start,
+            "host_connections": job.host_connections,
         },
         "wget": wget_row,
         "warcflow": wf_row,
@@ -1199,6 +1200,10 @@ def print_notes(s: dict[str, Any]) -> None:
     )
     if len(wf["runs_wall_s"]) > 1:
         print(f"  wall s of every run: wget {wg['runs_wall_s']}, warcflow {wf['runs_wall_s']}")
+    print(
+        f"  warcflow worker processes: summed peak VmRSS {wf.get('tree_rss_mb', 0)} MB,"
+        f" summed peak Pss {wf.get('tree_pss_mb', 0)} MB; CPU includes the workers."
+    )
     for name, row in (("wget", wg), ("warcflow", wf)):
         if not row["warc"]["valid"]:
             print(f"  warcio check FAILED for {name}: {row['warc']['check_message']}")
@@ -1208,7 +1213,8 @@ def print_efficiency(s: dict[str, Any]) -> None:
     site = s["site"]
     title = (
         f"\nScenario 1: efficiency. {site['pages']} pages ({site['html_mb']} MB HTML, gzip on,"
-        f" ~{site['links_per_page']} links/page) on one host; robots on, no politeness delay"
+        f" ~{site['links_per_page']} links/page) on one host; robots on, politeness off"
+        f" (no delay, warcflow {site.get('host_connections', 1)} requests at once)"
     )
     print(comparison_table(title, s))
     print_notes(s)
@@ -1265,6 +1271,15 @@ def print_memory(s: dict[str, Any]) -> None:
             f" or from {hubs} hub pages; each crawl stops soon after (max_pages)",
             head,
             rows,
+        )
+    )
+    print(
+        "  warcflow peak RSS is the larger of the crawl process's VmHWM and the summed VmRSS"
+        " of it and its worker\n  processes (pages a fork shares counted once per process);"
+        " summed Pss (shared pages split):"
+        + "".join(
+            f" {label} {s[key].get('tree_pss_mb', 0)} MB;"
+            for key, label in (("one_page", "one page"), ("hubs", "hubs"))
         )
     )
     over = s["over_twenty_links_mb"]
