@@ -21,7 +21,7 @@ from extractors.model import Capture, Document
 from extractors.profiles import ProfileConfig
 from extractors.rules import RuleSet, load_rules
 
-PIPELINE_REVISION = 1  # bump when the code changes what documents contain
+PIPELINE_REVISION = 2  # bump when the code changes what documents contain
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 MAX_DECODED_BYTES = 50 * 1024 * 1024
 _SNIFF_HTML = re.compile(rb"<(!doctype html|html|head|body|p|div)[\s>]", re.I)
