@@ -79,7 +79,7 @@ class LinkResolver:
     a URL already handed over changes nothing but the work. Both memories are bounded:
     when full they start again (more work, same result)."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 20_000) -> None:
         self.max_entries = max_entries
         self._canonical: dict[tuple[str, str], str | None] = {}
         self._returned: set[str] = set()
@@ -107,6 +107,8 @@ class LinkResolver:
             try:
                 url = cache[key]
             except KeyError:
+                if len(cache) >= self.max_entries:  # a page of many links: start over
+                    cache.clear()
                 url = cache[key] = _plain_join(raw, origin, directory) or canonicalize(raw, base)
             if url is not None and url not in returned:
                 returned.add(url)
