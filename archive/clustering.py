@@ -113,7 +113,7 @@ class ClusterStore:
             )
             self.conn.executemany(
                 f"UPDATE {self.t.documents} SET translation_of = ? WHERE cluster_id = ?",
-                list(links.items()),
+                [(original, cluster_id) for cluster_id, original in links.items()],
             )
         return ClusterChanges(len(new), len(updates), len(links), index.candidates_checked)
 
