@@ -106,13 +106,15 @@ def translation_score(a: Member, b: Member, config: ClusterConfig) -> float | No
     if len(shared) < config.translation_min_shared:
         return None
     overlap = len(shared) / min(len(sa), len(sb))
-    seq_a = [x for x in a.anchors if x in shared]
-    seq_b = [x for x in b.anchors if x in shared]
-    order = difflib.SequenceMatcher(None, seq_a, seq_b, autojunk=False).ratio()
     la, lb = max(1, a.weighted_length), max(1, b.weighted_length)
     if max(la, lb) / min(la, lb) > config.translation_length_ratio:
         return None
-    if overlap < config.translation_min_overlap or order < config.translation_min_order:
+    if overlap < config.translation_min_overlap:
+        return None  # decided before the costly order comparison
+    seq_a = [x for x in a.anchors if x in shared]
+    seq_b = [x for x in b.anchors if x in shared]
+    order = difflib.SequenceMatcher(None, seq_a, seq_b, autojunk=False).ratio()
+    if order < config.translation_min_order:
         return None
     return round((overlap + order) / 2, 4)
 
