@@ -364,6 +364,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def search_in_browser(driver, base: str, query: str, lang: str = "") -> list:  # type: ignore[no-untyped-def,type-arg]
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select
 
     if not driver.current_url.startswith(base):
@@ -372,7 +373,10 @@ def search_in_browser(driver, base: str, query: str, lang: str = "") -> list:  #
     box.clear()
     box.send_keys(query)
     Select(driver.find_element(By.NAME, "lang")).select_by_value(lang)
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "form.search button[type=submit]").click()
+    # the page being left may show results too: wait for the new one to replace it
+    wait_for(driver, staleness_of(page))
     wait_for(driver, lambda d: d.find_elements(By.ID, "result-count"))
     return driver.find_elements(By.CSS_SELECTOR, "li.hit")
 
