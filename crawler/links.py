@@ -52,15 +52,18 @@ def _raw_links(root: etree._Element) -> Iterator[str]:
         yield from by_tag[tag]
 
 
+def _page_base(root: etree._Element, base_url: str) -> str:
+    """What the page's relative links resolve against: its <base href>, else its URL."""
+    href = _base_href(root)
+    return (canonicalize(href, base_url) or base_url) if href else base_url
+
+
 def extract_links(html: str, base_url: str) -> list[str]:
     """Canonical http(s) links in document order, first occurrence only."""
     root = _parse(html)
     if root is None:
         return []
-    base = base_url
-    href = _base_href(root)
-    if href:
-        base = canonicalize(href, base_url) or base_url
+    base = _page_base(root, base_url)
     seen: set[str] = set()
     out: list[str] = []
     for raw in _raw_links(root):
@@ -88,10 +91,7 @@ class LinkResolver:
         root = _parse(html)
         if root is None:
             return []
-        base = base_url
-        href = _base_href(root)
-        if href:
-            base = canonicalize(href, base_url) or base_url
+        base = _page_base(root, base_url)
         parts = urlsplit(canonicalize(base) or base)
         origin = f"{parts.scheme}://{parts.netloc}"
         directory = origin + parts.path[: parts.path.rfind("/") + 1]
