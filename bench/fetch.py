@@ -650,6 +650,27 @@ class CrawlJob:
     workers: int | None = None  # worker processes (None: warcflow's default, one per core)
 
 
+def profile_workers(path: str) -> None:
+    """Profile each crawl worker process too, into `<path>.worker<N>` (forked workers
+    inherit this wrapper)."""
+    import cProfile
+
+    from crawler import workers
+
+    serve = workers._Worker.serve
+
+    async def profiled(self: Any) -> None:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            await serve(self)
+        finally:
+            profiler.disable()
+            profiler.dump_stats(f"{path}.worker{os.getpid()}")
+
+    workers._Worker.serve = profiled  # type: ignore[method-assign]
+
+
 def crawl_in_child(job_path: Path) -> None:
     """`_crawl` mode: the flow's plain functions in order, as tests/crawling.py runs them."""
     job = CrawlJob(**json.loads(job_path.read_text()))
@@ -686,6 +707,7 @@ def crawl_in_child(job_path: Path) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
+        profile_workers(job.profile)
     # the crawl's worker processes are reaped before it returns: RUSAGE_CHILDREN has them
     cpu0 = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     t1 = time.perf_counter()
@@ -891,6 +913,7 @@ def scenario_efficiency(
     profile: bool,
     with_processing: bool,
     workers: int | None = None,
+    host_connections: int | None = None,
 ) -> dict[str, Any]:
     site = tmp / "site-efficiency"
     write_efficiency_site(site, n_pages, random.Random(seed))
@@ -898,14 +921,15 @@ def scenario_efficiency(
     address = "127.0.0.2"
     port = free_port([address])
     start = f"http://{address}:{port}/"
-    # politeness off: no delay, and as many requests at once to the host as there are
-    # worker processes (wget fetches one at a time)
+    # politeness off: no delay, and two requests at once to the host per worker process
+    # (one is parsed and written while the other's response is on its way; wget fetches
+    # one at a time)
     job = CrawlJob(
         archive="",
         seeds=[start],
         result="",
         max_pages=n_pages + 100,
-        host_connections=workers or os.cpu_count() or 1,
+        host_connections=host_connections or 2 * (workers or os.cpu_count() or 1),
         workers=workers,
     )
     profile_top: list[str] = []
@@ -1327,6 +1351,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="warcflow's worker processes (default: its own, one per core)",
     )
+    p.add_argument(
+        "--host-connections",
+        type=int,
+        default=None,
+        help="scenario 1: warcflow's requests at once to the host (default 2 per worker)",
+    )
     p.add_argument("--tmpdir", type=Path, default=None, help="where the sites and crawls go")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
@@ -1403,6 +1433,7 @@ def main(argv: list[str]) -> None:
                 args.profile,
                 args.with_processing,
                 args.workers,
+                args.host_connections,
             )
             print_efficiency(results["efficiency"])
         if "2" in scenarios:
