@@ -236,7 +236,7 @@ class FrontierEntry:
     via: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a page may bring 100,000 of them
 class NewURL:
     url: str
     host: str
@@ -480,7 +480,7 @@ class Catalog:
         cur = self.conn.executemany(
             "INSERT OR IGNORE INTO frontier (run_id, url, host, source, depth, state, outcome,"
             " reason, via, discovered_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            (  # a generator: a page's 100,000 links are not copied into a list of rows
                 (
                     run_id,
                     u.url,
@@ -494,7 +494,7 @@ class Catalog:
                     u.discovered_from,
                 )
                 for u in urls
-            ],
+            ),
         )
         return max(0, int(cur.rowcount))
 

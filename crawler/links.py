@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import lxml.html
 from lxml import etree
 
 from crawler.urls import canonicalize
@@ -19,54 +18,69 @@ _LINK_RELS_TO_FOLLOW = {"", "alternate", "next", "prev", "canonical"}
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~/-]*\Z")
 
 
-def _parse(html: str) -> etree._Element | None:
+class _LinkTargets:
+    """An lxml parser target that keeps only what link extraction needs: the first
+    <base> element's href and the link targets, by tag kind (a, area, link, iframe) and
+    then in document order. No tree is built: a page of 100,000 links costs the links,
+    not a 70 MB tree (libxml2 keeps what it freed)."""
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+        self._base_seen = False
+        self.by_tag: dict[str, list[str]] = {tag: [] for tag in _LINK_TAGS}
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        targets = self.by_tag.get(tag)
+        if targets is None:
+            if tag == "base" and not self._base_seen:
+                self._base_seen = True
+                self.base = attrib.get("href") or None
+            return
+        rel = (attrib.get("rel") or "").lower()
+        if tag == "link" and rel not in _LINK_RELS_TO_FOLLOW:
+            return
+        if rel == "nofollow":
+            return
+        raw = attrib.get("src" if tag == "iframe" else "href")
+        if raw:
+            targets.append(raw)
+
+    def close(self) -> _LinkTargets:
+        return self
+
+    def links(self) -> Iterator[str]:
+        for tag in _LINK_TAGS:
+            yield from self.by_tag[tag]
+
+
+def _parse(html: str) -> _LinkTargets | None:
     if not html.strip():
         return None
+    target = _LinkTargets()
+    parser = etree.HTMLParser(target=target, recover=True)
     try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+        parser.feed(html)
+        parser.close()
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+    return target
 
 
-def _base_href(root: etree._Element) -> str | None:
-    for el in root.iter("base"):
-        return el.get("href") or None
-    return None
-
-
-def _raw_links(root: etree._Element) -> Iterator[str]:
-    """Link targets as written, in the order `extract_links` has always used: by tag
-    kind (a, area, link, iframe), then document order."""
-    by_tag: dict[str, list[str]] = {tag: [] for tag in _LINK_TAGS}
-    for el in root.iter(*_LINK_TAGS):
-        tag = el.tag
-        rel = (el.get("rel") or "").lower()
-        if tag == "link" and rel not in _LINK_RELS_TO_FOLLOW:
-            continue
-        if rel == "nofollow":
-            continue
-        raw = el.get("src" if tag == "iframe" else "href")
-        if raw:
-            by_tag[tag].append(raw)
-    for tag in _LINK_TAGS:
-        yield from by_tag[tag]
-
-
-def _page_base(root: etree._Element, base_url: str) -> str:
+def _page_base(page: _LinkTargets, base_url: str) -> str:
     """What the page's relative links resolve against: its <base href>, else its URL."""
-    href = _base_href(root)
+    href = page.base
     return (canonicalize(href, base_url) or base_url) if href else base_url
 
 
 def extract_links(html: str, base_url: str) -> list[str]:
     """Canonical http(s) links in document order, first occurrence only."""
-    root = _parse(html)
-    if root is None:
+    page = _parse(html)
+    if page is None:
         return []
-    base = _page_base(root, base_url)
+    base = _page_base(page, base_url)
     seen: set[str] = set()
     out: list[str] = []
-    for raw in _raw_links(root):
+    for raw in page.links():
         url = canonicalize(raw, base)
         if url and url not in seen:
             seen.add(url)
@@ -88,10 +102,10 @@ class LinkResolver:
         self._returned: set[str] = set()
 
     def new_links(self, html: str, base_url: str) -> list[str]:
-        root = _parse(html)
-        if root is None:
+        page = _parse(html)
+        if page is None:
             return []
-        base = _page_base(root, base_url)
+        base = _page_base(page, base_url)
         parts = urlsplit(canonicalize(base) or base)
         origin = f"{parts.scheme}://{parts.netloc}"
         directory = origin + parts.path[: parts.path.rfind("/") + 1]
@@ -102,7 +116,7 @@ class LinkResolver:
         if len(returned) > self.max_entries:
             returned.clear()
         out: list[str] = []
-        for raw in _raw_links(root):
+        for raw in page.links():
             key = (_scope_of(raw, base, origin, directory), raw)
             try:
                 url = cache[key]

@@ -121,6 +121,7 @@ class PageWork:
         self.run_id = run_id
         self.links = LinkResolver()
         self._safe_origins: set[str] = set()
+        self._hosts: dict[str, str] = {}
 
     def _max_depth(self, source: str) -> int:
         src = self.sources.get(source)
@@ -286,9 +287,13 @@ class PageWork:
         self, source: str, url: str, depth: int, parent: str, via: tuple[str, ...] = ()
     ) -> NewURL:
         """A discovered URL as a frontier row: queued, or skipped with the reason."""
-        host = host_key(url)
         # the shape check looks at scheme and host only: once per origin that passes
         origin = url[: url.find("/", url.find("//") + 2)]
+        host = self._hosts.get(origin)
+        if host is None:
+            host = host_key(url)
+            if len(self._hosts) < 10_000:  # one string per host, not one per URL
+                self._hosts[origin] = host
         if origin not in self._safe_origins:
             try:
                 check_url_shape(url, self.settings.fetch)
