@@ -34,6 +34,7 @@ class PendingCapture:
     record_id: str
     status: int
     fetched_at: datetime
+    warc_length: int = 0  # the record's bytes in the file; 0 when not known
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ class DocumentStore:
     ) -> list[PendingCapture]:
         """Archived responses with no document yet (of this run, of these hosts)."""
         sql = (
-            "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
-            f" FROM captures c LEFT JOIN {self.t.documents} d ON d.capture_id = c.id"
+            "SELECT c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at,"
+            f" c.warc_length FROM captures c LEFT JOIN {self.t.documents} d ON d.capture_id = c.id"
             " WHERE d.id IS NULL AND c.record_type = 'response' AND c.status BETWEEN 200 AND 299"
             " AND c.url NOT LIKE '%/robots.txt'"
         )
@@ -109,7 +110,7 @@ class DocumentStore:
             args += tuple(hosts)
         rows = self.conn.execute(sql + " ORDER BY c.id LIMIT ?", (*args, limit)).fetchall()
         return [
-            PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+            PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), r[7])
             for r in rows
         ]
 

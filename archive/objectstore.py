@@ -6,8 +6,9 @@ from `layout.storage_endpoint`: nothing secret is ever written to a file.
 
 Reading is by ranged GETs with a small read-ahead (`READ_BLOCK`): reading one record at
 a CDXJ offset costs one HEAD and about one GET of the record plus 64 KiB, not a download
-of the file (s3fs's default is 50 MiB of read-ahead). Long sequential reads (WACZ export)
-ask for 1 MiB at a time and so fetch 1 MiB per GET.
+of the file (s3fs's default is 50 MiB of read-ahead). A batch that knows where its records
+end reads each run of nearby records with one GET of exactly that span (`read_span`).
+Long sequential reads (WACZ export) ask for 1 MiB at a time and so fetch 1 MiB per GET.
 
 Publishing uploads a finished local file, checks that the stored object is the same
 bytes, and only then removes the local copy. The check uses the ETag when it is the MD5
@@ -145,6 +146,11 @@ class ObjectStorage:
             self.path(kind, name), "rb", block_size=READ_BLOCK, cache_type="readahead"
         )
         return cast(BinaryIO, handle)
+
+    def read_span(self, kind: str, name: str, start: int, end: int) -> bytes:
+        """One ranged GET of [start, end): no HEAD, no read-ahead beyond `end`."""
+        data = self.fs.cat_file(self.path(kind, name), start=start, end=end)
+        return cast(bytes, data)
 
     def publish(self, kind: str, local: Path) -> None:
         """Upload `local`, verify it, then delete it (see `upload_and_verify`)."""

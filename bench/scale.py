@@ -635,14 +635,14 @@ def _pending_captures(layout: Any, limit: int) -> list[Any]:
     catalog = layout.open_catalog(readonly=True)
     try:
         rows = catalog.conn.execute(
-            "SELECT id, url, warc_file, warc_offset, record_id, status, fetched_at FROM captures"
-            " WHERE record_type = 'response' AND url LIKE '%/news/%' ORDER BY id LIMIT ?",
+            "SELECT id, url, warc_file, warc_offset, record_id, status, fetched_at, warc_length"
+            " FROM captures WHERE record_type = 'response' AND url LIKE '%/news/%' ORDER BY id LIMIT ?",
             (limit,),
         ).fetchall()
     finally:
         catalog.close()
     return [
-        PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+        PendingCapture(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), r[7])
         for r in rows
     ]
 
@@ -651,10 +651,11 @@ def capture_read_cost(local: Any, remote: Any, meter: CpuMeter, n: int = 300) ->
     """Reading a batch's raw responses, per capture: from the local folder and from S3 the
     way `flows.process.load_capture` does it (one `storage.open` per record: a HEAD and a
     ranged GET), and from S3 with one open per WARC file and the records read in offset
-    order (the 64 KiB read-ahead then serves several records per GET). Wall and CPU of
-    this process (s3fs's I/O thread included) and of rclone."""
+    order (the 64 KiB read-ahead then serves several records per GET), and the way a batch
+    reads them (`flows.process.load_in_file_order`: one ranged GET per span of nearby
+    records). Wall and CPU of this process (s3fs's I/O thread included) and of rclone."""
     from archive.warc import read_raw_payload_at
-    from flows.process import load_capture
+    from flows.process import load_capture, load_in_file_order
 
     out: dict[str, Any] = {}
 
@@ -694,7 +695,13 @@ def capture_read_cost(local: Any, remote: Any, meter: CpuMeter, n: int = 300) ->
 
     measure("local folder", per_record(local))
     measure("S3, one open per record", per_record(remote))
+
+    def per_span() -> int:
+        pending = _pending_captures(remote, n)
+        return sum(1 for _ in load_in_file_order(remote.storage(), pending))
+
     measure("S3, one open per WARC file", per_file)
+    measure("S3, one GET per span (batches)", per_span)
     return out
 
 

@@ -9,6 +9,7 @@ The result depends on the set of archived pages, not on the order they arrived i
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
 from archive.documents import DocumentStore, PendingCapture, ProfileObservation, rules_digest
 from archive.layout import ArchiveLayout, as_layout
-from archive.storage import Storage
+from archive.storage import Storage, spans_of
 from archive.warc import WrittenRecord, read_raw_payload_at
 from archive.warcstore import WarcStore
 from crawler.settings import settings_from_dict
@@ -42,8 +43,11 @@ def load_capture(
         return _capture_at(f, pending)
 
 
-def _capture_at(f: BinaryIO, pending: PendingCapture) -> Capture:
-    _, http_headers, body = read_raw_payload_at(f, pending.warc_offset)
+def _capture_at(f: BinaryIO, pending: PendingCapture, offset: int | None = None) -> Capture:
+    """The capture whose record starts at `offset` of `f` (default: its file offset)."""
+    _, http_headers, body = read_raw_payload_at(
+        f, pending.warc_offset if offset is None else offset
+    )
     headers = {k.lower(): v for k, v in http_headers}
     return Capture(
         url=pending.url,
@@ -58,29 +62,58 @@ def _capture_at(f: BinaryIO, pending: PendingCapture) -> Capture:
     )
 
 
-def load_in_file_order(
-    storage: Storage, pending: list[PendingCapture]
-) -> Iterator[tuple[int, Capture | Exception]]:
+Loaded = Iterator[tuple[int, Capture | Exception]]
+
+
+def load_in_file_order(storage: Storage, pending: list[PendingCapture]) -> Loaded:
     """(index in `pending`, capture or why it could not be read), one WARC file at a time
-    and each file's records in offset order: a file is opened once per batch, and from
-    object storage the read-ahead of one ranged GET then serves the records after it."""
+    and each file's records in offset order. From object storage, records whose lengths
+    are known are read a span of neighbours per ranged GET (a batch's records usually lie
+    together); otherwise a file is opened once per batch."""
     by_file: dict[str, list[int]] = {}
     for index, item in enumerate(pending):
         by_file.setdefault(item.warc_file, []).append(index)
     for name, indexes in by_file.items():
-        indexes.sort(key=lambda i: pending[i].warc_offset)
-        try:
-            f = storage.open("warc", name)
-        except Exception as exc:  # an unreadable file is an outcome for each of its records
-            for index in indexes:
+        if storage.remote and all(pending[i].warc_length > 0 for i in indexes):
+            yield from _load_spans(storage, name, [pending[i] for i in indexes], indexes)
+        else:
+            yield from _load_from_file(storage, name, pending, indexes)
+
+
+def _load_from_file(
+    storage: Storage, name: str, pending: list[PendingCapture], indexes: list[int]
+) -> Loaded:
+    indexes = sorted(indexes, key=lambda i: pending[i].warc_offset)
+    try:
+        f = storage.open("warc", name)
+    except Exception as exc:  # an unreadable file is an outcome for each of its records
+        for index in indexes:
+            yield index, exc
+        return
+    with f:
+        for index in indexes:
+            try:
+                yield index, _capture_at(f, pending[index])
+            except Exception as exc:
                 yield index, exc
+
+
+def _load_spans(
+    storage: Storage, name: str, items: list[PendingCapture], indexes: list[int]
+) -> Loaded:
+    for span in spans_of([(p.warc_offset, p.warc_length) for p in items]):
+        try:
+            data = io.BytesIO(storage.read_span("warc", name, span.start, span.end))
+        except Exception as exc:  # an unreadable span is an outcome for each of its records
+            for member in span.members:
+                yield indexes[member], exc
             continue
-        with f:
-            for index in indexes:
-                try:
-                    yield index, _capture_at(f, pending[index])
-                except Exception as exc:
-                    yield index, exc
+        for member in span.members:
+            item = items[member]
+            try:
+                yield indexes[member], _capture_at(data, item, item.warc_offset - span.start)
+            except Exception as exc:
+                yield indexes[member], exc
 
 
 def text_store(layout: ArchiveLayout, catalog: Catalog, pipeline: Pipeline) -> WarcStore:

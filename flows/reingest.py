@@ -88,12 +88,14 @@ class ReingestReport:
         return "\n".join(lines) + "\n"
 
 
-_PENDING_COLUMNS = "c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at"
+_PENDING_COLUMNS = (
+    "c.id, c.url, c.warc_file, c.warc_offset, c.record_id, c.status, c.fetched_at, c.warc_length"
+)
 
 
 def _pending(row: Any) -> PendingCapture:
     return PendingCapture(
-        row[0], row[1], row[2], row[3], row[4], row[5], datetime.fromisoformat(row[6])
+        row[0], row[1], row[2], row[3], row[4], row[5], datetime.fromisoformat(row[6]), row[7]
     )
 
 

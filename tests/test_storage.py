@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,14 @@ from archive.cdxj import write_cdxj
 from archive.documents import DocumentStore, PendingCapture
 from archive.layout import ArchiveLayout
 from archive.objectstore import READ_BLOCK, ObjectStorage, PublishError, file_checksums
-from archive.storage import LocalStorage
+from archive.storage import LocalStorage, Span, spans_of
 from archive.wacz import write_wacz
 from archive.warc import HttpResponse, WarcFileWriter, iter_records, read_raw_payload_at
 from archive.warc import read_record_at as read_record
 from archive.warcstore import PublishedFile, WarcStore, host_token
 from crawler.settings import WarcSettings
 from crawler.sources import Source
-from flows.process import load_capture
+from flows.process import load_capture, load_in_file_order
 from flows.web import create_app
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -357,6 +358,70 @@ def test_local_and_remote_reads_are_the_same(
         )
     with pytest.raises(FileNotFoundError):
         storage.open("warc", "missing.warc.gz")
+
+
+def test_spans_group_nearby_records_within_the_limits() -> None:
+    records = [(5000, 100), (0, 1000), (1200, 300), (90_000, 50), (90_060, 40)]
+    assert spans_of(records, gap=1000, limit=10_000) == [
+        Span(0, 1500, (1, 2)),  # offset order, whatever order they were asked in
+        Span(5000, 5100, (0,)),  # 3,500 bytes after the last: a gap too wide
+        Span(90_000, 90_100, (3, 4)),
+    ]
+    assert spans_of(records, gap=100_000, limit=2000) == [
+        Span(0, 1500, (1, 2)),
+        Span(5000, 5100, (0,)),
+        Span(90_000, 90_100, (3, 4)),
+    ]
+    assert spans_of([(0, 50_000), (50_000, 10)], gap=0, limit=1000) == [
+        Span(0, 50_000, (0,)),  # longer than the limit: a span of its own, never cut
+        Span(50_000, 50_010, (1,)),
+    ]
+    assert spans_of([]) == []
+
+
+def test_a_batch_reads_its_records_from_object_storage_by_a_few_spans(
+    tmp_path: Path,
+    layout_s3: ArchiveLayout,
+    storage: ObjectStorage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    local_layout = ArchiveLayout(tmp_path / "local").ensure()
+    local = local_layout.warc_dir / "batch.warc.gz"
+    bodies = write_warc(local, pages=120, body_bytes=8000)
+    staged = layout_s3.warc_dir / local.name
+    staged.write_bytes(local.read_bytes())
+    storage.publish("warc", staged)
+    with local.open("rb") as f:
+        responses = [r for r in iter_records(f) if r.rec_type == "response"]
+    chosen = [*responses[::3][::-1], responses[1]]  # out of order, not all neighbours
+    pending = [
+        PendingCapture(i, r.url, local.name, r.offset, "", 200, datetime.now(), r.length)
+        for i, r in enumerate(chosen)
+    ]
+    reads: list[tuple[int, int]] = []
+    original = ObjectStorage.read_span
+
+    def counting(self: ObjectStorage, kind: str, name: str, start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return original(self, kind, name, start, end)
+
+    monkeypatch.setattr(ObjectStorage, "read_span", counting)
+    remote = dict(load_in_file_order(storage, pending))
+    here = dict(load_in_file_order(LocalStorage(local_layout), pending))
+    assert sorted(remote) == list(range(len(pending)))
+    for index, capture in remote.items():
+        assert not isinstance(capture, Exception), capture
+        other = here[index]
+        assert not isinstance(other, Exception)
+        assert capture.body == other.body == bodies[int(capture.url.rsplit("/", 1)[1])]
+        assert capture.warc_offset == pending[index].warc_offset
+    assert len(reads) == 1  # one GET for the batch, from its first record to its last
+    assert reads[0] == (responses[0].offset, responses[117].offset + responses[117].length)
+
+    broken = [replace(pending[0], warc_file="missing.warc.gz"), pending[1]]
+    outcomes = dict(load_in_file_order(storage, broken))
+    assert isinstance(outcomes[0], FileNotFoundError)  # an outcome for that record only
+    assert not isinstance(outcomes[1], Exception)
 
 
 # -- whole crawls ---------------------------------------------------------------------------
