@@ -46,7 +46,7 @@ class BoundedExtractor:
         self.timeout = timeout
         self.max_decoded_bytes = max_decoded_bytes
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["extractors.pipeline"])
+        self._ctx.set_forkserver_preload(["extractors.warm"])  # children start warm
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
 
