@@ -12,10 +12,14 @@ labels are langdetect's (tests/test_ngram_detector.py compares them).
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +38,47 @@ _MAIL = re.compile(r"[-_.0-9A-Za-z]{1,64}@[-_0-9A-Za-z]{1,255}[-_.0-9A-Za-z]{1,2
 _SPACES = re.compile(" {2,}")
 _ASCII_LETTERISH = re.compile("[A-z]")  # langdetect's 'A' <= ch <= 'z', [\]^_` included
 _NON_LATIN = re.compile("[^\u0000-\u02ff\u1e00-\u1eff]")
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """langdetect's profiles as `DetectorFactory.load_profile` holds them: the languages in
+    load order and, per n-gram, a row of probabilities (one column per language)."""
+
+    langs: list[str]
+    rows: dict[str, int]
+    matrix: np.ndarray  # 87,598 x 55 floats, 39 MB, read-only
+
+
+@functools.cache  # read-only package data: loaded once per process, shared by detectors
+def load_profiles(directory: Path) -> Profiles:
+    """What `DetectorFactory.load_profile(directory)` builds, the same files in the same
+    order and the same quotients, straight into one read-only array (0.2 s instead of
+    0.45 s for langdetect's lists of 55 floats per n-gram and an array made of them)."""
+    names = os.listdir(directory)  # unsorted, as langdetect: column order decides ties
+    width = len(names)
+    langs: list[str] = []
+    rows: dict[str, int] = {}
+    at_row: list[int] = []
+    at_col: list[int] = []
+    values: list[float] = []
+    for name in names:
+        path = directory / name
+        if name.startswith(".") or not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        column, n_words = len(langs), data["n_words"]
+        langs.append(data["name"])
+        for word, count in data["freq"].items():
+            row = rows.setdefault(word, len(rows))
+            if 1 <= len(word) <= 3:
+                at_row.append(row)
+                at_col.append(column)
+                values.append(1.0 * count / n_words[len(word) - 1])
+    matrix = np.zeros((len(rows), width), dtype=np.float64)
+    matrix[at_row, at_col] = values
+    matrix.setflags(write=False)
+    return Profiles(langs, rows, matrix)
 
 
 class _Normalised(dict[int, str]):
@@ -56,15 +101,13 @@ class NgramDetector:
     max_chars: int = 10_000
 
     def __post_init__(self) -> None:
-        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+        from langdetect.detector_factory import PROFILES_DIRECTORY
         from langdetect.utils.ngram import NGram
 
-        factory = DetectorFactory()
-        factory.load_profile(PROFILES_DIRECTORY)
-        self.langs: list[str] = list(factory.langlist)
-        # One row per n-gram (87,598 x 55 floats, 39 MB: less than langdetect's lists).
-        self._row = {gram: i for i, gram in enumerate(factory.word_lang_prob_map)}
-        self._matrix = np.array(list(factory.word_lang_prob_map.values()), dtype=np.float64)
+        profiles = load_profiles(Path(PROFILES_DIRECTORY))
+        self.langs: list[str] = profiles.langs
+        self._row = profiles.rows
+        self._matrix = profiles.matrix
         self._normalise_vi = NGram.normalize_vi
         self._table = _Normalised()
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from extractors.language import LANGDETECT_CHARS
-from extractors.ngram_detector import NgramDetector
+from extractors.ngram_detector import NgramDetector, load_profiles
 
 SENTENCES = (
     "The council agreed on Tuesday to reopen the old ferry pier after the repairs.",
@@ -96,3 +98,13 @@ ALPHABET = "aAbBcCeEnNsStTzZ éÉüÜßıİçşğöÖñ中文字かカ한글Бб
 @given(st.text(alphabet=st.sampled_from(ALPHABET), max_size=60))
 def test_same_labels_on_generated_text(text: str) -> None:
     assert detector().detect(text) == langdetect_label(text)
+
+
+def test_profiles_are_langdetects_own() -> None:
+    profiles = load_profiles(Path(PROFILES_DIRECTORY))
+    ours = factory()
+    assert profiles.langs == ours.langlist  # the same columns, in langdetect's order
+    assert list(profiles.rows) == list(ours.word_lang_prob_map)
+    assert np.array_equal(profiles.matrix, np.array(list(ours.word_lang_prob_map.values())))
+    assert not profiles.matrix.flags.writeable  # shared by every detector of the process
+    assert load_profiles(Path(PROFILES_DIRECTORY)) is profiles
