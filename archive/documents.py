@@ -300,6 +300,19 @@ class DocumentStore:
             found += [_stored(r) for r in rows]
         return found
 
+    def unsigned_texts(self, ids: list[int]) -> list[tuple[int, str]]:
+        """(id, clean text) of the documents of these ids with text and no fingerprint."""
+        found: list[tuple[int, str]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += self.conn.execute(
+                f"SELECT id, text FROM {self.t.documents} WHERE id IN ({','.join('?' * len(chunk))})"
+                " AND outcome = 'ok' AND signature IS NULL AND text IS NOT NULL AND text != ''"
+                " ORDER BY id",
+                chunk,
+            ).fetchall()
+        return [(int(i), str(t)) for i, t in found]
+
     def count_by(self, column: str, run_id: int | None = None) -> dict[str, int]:
         assert column in ("lang", "outcome", "site")
         sql = f"SELECT d.{column}, COUNT(*) FROM {self.t.documents} d"

@@ -258,10 +258,11 @@ def reclean_stale(catalog: Catalog, pipeline: Pipeline, tables: Tables) -> int:
 
 
 def reclean_documents(
-    catalog: Catalog, pipeline: Pipeline, tables: Tables, doc_ids: list[int]
+    catalog: Catalog, pipeline: Pipeline, tables: Tables, doc_ids: list[int], sign: bool = True
 ) -> int:
     """Clean these documents with their site's current rules; fingerprint those whose
-    text changed. Independent per document, so batches of ids can run in parallel."""
+    text changed (unless not `sign`: the caller reuses what it can first, then calls
+    `sign_unsigned`). Independent per document, so batches of ids can run in parallel."""
     docs = DocumentStore(catalog, tables)
     clusters = ClusterStore(catalog, tables)
     fingerprinter = Fingerprinter()
@@ -280,7 +281,7 @@ def reclean_documents(
         cleaned.append((stored.id, final, digest))
         if final.text != stored.document.text:
             changed.append(stored.id)
-            if final.outcome == "ok" and final.text:
+            if sign and final.outcome == "ok" and final.text:
                 fp = fingerprinter.fingerprint(final.text)
                 signed.append((stored.id, fp, weighted_length(final.text)))
     with catalog.transaction():  # in bulk: a round trip per statement, not per document
@@ -288,6 +289,19 @@ def reclean_documents(
         clusters.forget_many(changed)
         clusters.save_fingerprints(signed)
     return len(doc_ids)
+
+
+def sign_unsigned(catalog: Catalog, tables: Tables, doc_ids: list[int]) -> int:
+    """Fingerprint the documents (of these ids) that have clean text and no fingerprint."""
+    docs = DocumentStore(catalog, tables)
+    fingerprinter = Fingerprinter()
+    signed = [
+        (doc_id, fingerprinter.fingerprint(text), weighted_length(text))
+        for doc_id, text in docs.unsigned_texts(doc_ids)
+    ]
+    with catalog.transaction():
+        ClusterStore(catalog, tables).save_fingerprints(signed)
+    return len(signed)
 
 
 def write_text_records(

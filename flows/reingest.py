@@ -41,6 +41,7 @@ from flows.process import (
     RECLEAN_BATCH,
     extract_and_store,
     reclean_documents,
+    sign_unsigned,
     stale_document_ids,
     write_text_records,
 )
@@ -308,8 +309,9 @@ def reingest_clean_fn(archive: ArchiveLayout | str, doc_ids: list[int]) -> int:
     catalog = layout.open_catalog()
     try:
         pipeline = Pipeline()
-        cleaned = reclean_documents(catalog, pipeline, SHADOW, doc_ids)
-        carry_over(catalog, doc_ids)
+        cleaned = reclean_documents(catalog, pipeline, SHADOW, doc_ids, sign=False)
+        carry_over(catalog, doc_ids)  # an unchanged text keeps its fingerprint
+        sign_unsigned(catalog, SHADOW, doc_ids)
         write_text_records(layout, catalog, pipeline, SHADOW, doc_ids)
         with catalog.transaction():
             SearchIndex(catalog, SHADOW).populate(doc_ids)

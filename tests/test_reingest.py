@@ -11,6 +11,7 @@ from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
 from archive.search import SearchIndex
 from archive.shadow import Scope
+from extractors.fingerprint import Fingerprint, Fingerprinter
 from flows import reingest as reingest_module
 from flows.reingest import ReingestSteps, reingest_batch_fn, run_reingest
 
@@ -49,16 +50,29 @@ def test_reingest_rebuilds_the_same_archive_and_twice_changes_nothing(archive: P
     assert snapshot(archive) == before
 
 
-def test_reingest_repairs_what_an_older_extractor_left(archive: Path) -> None:
+def test_reingest_repairs_what_an_older_extractor_left(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     doc_id, text = query(archive, "SELECT id, text FROM documents WHERE lang = 'tr' LIMIT 1")[0]
+    signatures = query(archive, "SELECT id, signature FROM documents ORDER BY id")
     catalog = Catalog.open(ArchiveLayout(archive).catalog)
     catalog.conn.execute(
         "UPDATE documents SET text = text || ' ESKİ ÇIKARICI', lang = 'en' WHERE id = ?", (doc_id,)
     )
     catalog.close()
+    fingerprinted: list[str] = []
+    original = Fingerprinter.fingerprint
+
+    def counting(self: Fingerprinter, text: str) -> Fingerprint:
+        fingerprinted.append(text)
+        return original(self, text)
+
+    monkeypatch.setattr(Fingerprinter, "fingerprint", counting)
     report = run_reingest(str(archive), Scope())
     assert doc_id in report["text_changed"] and doc_id in report["lang_changed"]
     assert query(archive, "SELECT text, lang FROM documents WHERE id = ?", doc_id) == [(text, "tr")]
+    assert fingerprinted == [text]  # unchanged texts keep their fingerprints
+    assert query(archive, "SELECT id, signature FROM documents ORDER BY id") == signatures
 
 
 def test_killed_reingest_resumes_and_readers_keep_the_old_version(
