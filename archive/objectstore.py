@@ -22,8 +22,10 @@ s3fs is imported here only, so the embedded default does not need it (extra `sca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +99,21 @@ def file_checksums(path: Path, part_bytes: int = PART_BYTES) -> Checksums:
 
 
 def s3_filesystem(endpoint: str | None) -> S3FileSystem:
-    """A new client (not fsspec's shared instance, nor its listing cache: other workers
-    write to the same bucket). Credentials: the standard AWS_* environment."""
+    """This process's client for `endpoint` with the credentials of the environment (the
+    standard AWS_* variables). Made once per process and credentials: a new client spends
+    100-200 ms of CPU setting botocore up on its first request, which every batch task
+    would pay. Not fsspec's shared instance, and no listing cache: other workers write to
+    the same bucket."""
+    credentials = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    return _process_client(endpoint, os.getpid(), credentials)
+
+
+@functools.lru_cache(maxsize=4)
+def _process_client(
+    endpoint: str | None, pid: int, credentials: tuple[tuple[str, str], ...]
+) -> S3FileSystem:
+    """`pid` is part of the key because a client does not survive a fork (its event loop
+    thread stays behind in the parent); `credentials` because botocore reads them once."""
     try:
         import s3fs
     except ImportError:
