@@ -167,9 +167,7 @@ class SearchIndex:
 
     def add_many(self, docs: Sequence[tuple[int, str | None, str]]) -> None:
         """Index (id, title, text)s, replacing what was indexed for those ids."""
-        self.conn.executemany(
-            f"DELETE FROM {self.table} WHERE rowid = ?", [(doc_id,) for doc_id, _, _ in docs]
-        )
+        self._for_ids(f"DELETE FROM {self.table} WHERE rowid IN", [d[0] for d in docs])
         if self.postgres:
             self.conn.executemany(
                 f"INSERT INTO {self.table} (rowid, terms) VALUES (?, CAST(? AS tsvector))",
@@ -196,10 +194,15 @@ class SearchIndex:
             args,
         ).fetchall()
         self.add_many([(doc_id, title, text or "") for doc_id, title, text in rows])
-        self.conn.executemany(
-            f"UPDATE {documents} SET indexed = 1 WHERE id = ?", [(r[0],) for r in rows]
-        )
+        self._for_ids(f"UPDATE {documents} SET indexed = 1 WHERE id IN", [r[0] for r in rows])
         return len(rows)
+
+    def _for_ids(self, sql: str, ids: Sequence[int], chunk: int = 500) -> None:
+        """`sql` ending in `IN`, run for a list of ids a chunk at a time: one statement per
+        chunk instead of one per document (each costs a round trip on PostgreSQL)."""
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            self.conn.execute(f"{sql} ({','.join('?' * len(part))})", part)
 
     def rebuild(self) -> int:
         self.conn.execute(f"DELETE FROM {self.table}")
