@@ -330,6 +330,17 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
+ID_CHUNK = 500  # ids per `IN (...)` list, well under SQLite's limit on bound variables
+
+
+def id_chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[tuple[str, list[int]]]:
+    """`ids` a chunk at a time, each with its placeholder list `(?,?,...)`: one statement
+    per chunk rather than one per id."""
+    for start in range(0, len(ids), size):
+        part = list(ids[start : start + size])
+        yield f"({','.join('?' * len(part))})", part
+
+
 def _only_hosts(prefix: str, hosts: Sequence[str] | None) -> tuple[str, list[str]]:
     """SQL (starting with AND) limiting rows to these hosts, and its arguments."""
     if hosts is None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from archive.catalog import LIVE, Catalog, Tables
+from archive.catalog import LIVE, Catalog, Tables, id_chunks
 from extractors.clean import SiteRules
 from extractors.model import Document, Removal, Segment
 from extractors.profiles import (
@@ -290,12 +290,9 @@ class DocumentStore:
 
     def get_many(self, ids: list[int]) -> list[StoredDocument]:
         found: list[StoredDocument] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for marks, chunk in id_chunks(ids):
             rows = self.conn.execute(
-                f"SELECT * FROM {self.t.documents} WHERE id IN ({','.join('?' * len(chunk))})"
-                " ORDER BY id",
-                chunk,
+                f"SELECT * FROM {self.t.documents} WHERE id IN {marks} ORDER BY id", chunk
             ).fetchall()
             found += [_stored(r) for r in rows]
         return found
@@ -303,10 +300,9 @@ class DocumentStore:
     def unsigned_texts(self, ids: list[int]) -> list[tuple[int, str]]:
         """(id, clean text) of the documents of these ids with text and no fingerprint."""
         found: list[tuple[int, str]] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for marks, chunk in id_chunks(ids):
             found += self.conn.execute(
-                f"SELECT id, text FROM {self.t.documents} WHERE id IN ({','.join('?' * len(chunk))})"
+                f"SELECT id, text FROM {self.t.documents} WHERE id IN {marks}"
                 " AND outcome = 'ok' AND signature IS NULL AND text IS NOT NULL AND text != ''"
                 " ORDER BY id",
                 chunk,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from archive.catalog import LIVE, Catalog, Tables
+from archive.catalog import LIVE, Catalog, Tables, id_chunks
 
 CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{CJK}]+")
@@ -167,7 +167,8 @@ class SearchIndex:
 
     def add_many(self, docs: Sequence[tuple[int, str | None, str]]) -> None:
         """Index (id, title, text)s, replacing what was indexed for those ids."""
-        self._for_ids(f"DELETE FROM {self.table} WHERE rowid IN", [d[0] for d in docs])
+        for marks, chunk in id_chunks([doc_id for doc_id, _, _ in docs]):
+            self.conn.execute(f"DELETE FROM {self.table} WHERE rowid IN {marks}", chunk)
         if self.postgres:
             self.conn.executemany(
                 f"INSERT INTO {self.table} (rowid, terms) VALUES (?, CAST(? AS tsvector))",
@@ -194,15 +195,9 @@ class SearchIndex:
             args,
         ).fetchall()
         self.add_many([(doc_id, title, text or "") for doc_id, title, text in rows])
-        self._for_ids(f"UPDATE {documents} SET indexed = 1 WHERE id IN", [r[0] for r in rows])
+        for marks, chunk in id_chunks([r[0] for r in rows]):
+            self.conn.execute(f"UPDATE {documents} SET indexed = 1 WHERE id IN {marks}", chunk)
         return len(rows)
-
-    def _for_ids(self, sql: str, ids: Sequence[int], chunk: int = 500) -> None:
-        """`sql` ending in `IN`, run for a list of ids a chunk at a time: one statement per
-        chunk instead of one per document (each costs a round trip on PostgreSQL)."""
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            self.conn.execute(f"{sql} ({','.join('?' * len(part))})", part)
 
     def rebuild(self) -> int:
         self.conn.execute(f"DELETE FROM {self.table}")
