@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clusters import ClusterConfig, ClusterIndex, Member
+from archive.documents import StoredFingerprint
 from extractors.fingerprint import Fingerprint, signature_from_bytes
 
 
@@ -37,19 +38,13 @@ class ClusterStore:
 
     def save_fingerprints(self, signed: Sequence[tuple[int, Fingerprint, int]]) -> None:
         """(document id, fingerprint, weighted length)s; their clusters are computed anew."""
+        stored = [(doc_id, StoredFingerprint.of(fp, length)) for doc_id, fp, length in signed]
         self.conn.executemany(
             f"UPDATE {self.t.documents} SET content_key = ?, signature = ?, shingles = ?, anchors = ?,"
             " weighted_length = ?, cluster_id = NULL, duplicate_of = NULL WHERE id = ?",
             [
-                (
-                    fp.content_key,
-                    fp.signature_bytes(),
-                    fp.shingles,
-                    json.dumps(list(fp.anchors), ensure_ascii=False),
-                    weighted_length,
-                    doc_id,
-                )
-                for doc_id, fp, weighted_length in signed
+                (fp.content_key, fp.signature, fp.shingles, fp.anchors, fp.weighted_length, doc_id)
+                for doc_id, fp in stored
             ],
         )
 

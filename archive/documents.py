@@ -12,6 +12,7 @@ from datetime import datetime
 
 from archive.catalog import LIVE, Catalog, Tables, id_chunks
 from extractors.clean import SiteRules
+from extractors.fingerprint import Fingerprint
 from extractors.model import Document, Removal, Segment
 from extractors.profiles import (
     Candidate,
@@ -51,6 +52,42 @@ class StoredDocument:
     cluster_id: int | None = None
     duplicate_of: int | None = None
     translation_of: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredFingerprint:
+    """A document's fingerprint columns, as stored (what clustering reads back)."""
+
+    content_key: str
+    signature: bytes
+    shingles: int
+    anchors: str  # JSON list
+    weighted_length: int
+
+    @classmethod
+    def of(cls, fp: Fingerprint, weighted_length: int) -> StoredFingerprint:
+        anchors = json.dumps(list(fp.anchors), ensure_ascii=False)
+        return cls(fp.content_key, fp.signature_bytes(), fp.shingles, anchors, weighted_length)
+
+
+@dataclass(frozen=True)
+class TextRecordRef:
+    """Where a document's clean text is, as a WARC conversion record in text/."""
+
+    warc_file: str
+    offset: int
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Recleaned:
+    """A document's whole new state after cleaning: written with one statement."""
+
+    doc_id: int
+    document: Document
+    profile_digest: str
+    fingerprint: StoredFingerprint | None
+    text_record: TextRecordRef | None
 
 
 @dataclass(frozen=True)
@@ -199,6 +236,19 @@ class DocumentStore:
             ],
         )
 
+    def save_recleaned(self, rows: Sequence[Recleaned]) -> None:
+        """Clean text, fingerprint, text record and index flag of each document at once,
+        its clusters left to be computed anew (the caller indexes the `ok` ones)."""
+        self.conn.executemany(
+            f"UPDATE {self.t.documents} SET text = ?, removed = ?, meta = ?, lang = ?,"
+            " lang_confidence = ?, segments = ?, content_sha256 = ?, outcome = ?, reason = ?,"
+            " profile_digest = ?, content_key = ?, signature = ?, shingles = ?, anchors = ?,"
+            " weighted_length = ?, text_warc_file = ?, text_warc_offset = ?,"
+            " text_record_id = ?, indexed = ?, cluster_id = NULL, duplicate_of = NULL,"
+            " translation_of = NULL WHERE id = ?",
+            [_recleaned_values(row) for row in rows],
+        )
+
     def set_text_records(self, placed: Sequence[tuple[int, str, int, str]]) -> None:
         """(document id, text WARC file, offset, record id) for each document written."""
         self.conn.executemany(
@@ -296,18 +346,6 @@ class DocumentStore:
             ).fetchall()
             found += [_stored(r) for r in rows]
         return found
-
-    def unsigned_texts(self, ids: list[int]) -> list[tuple[int, str]]:
-        """(id, clean text) of the documents of these ids with text and no fingerprint."""
-        found: list[tuple[int, str]] = []
-        for marks, chunk in id_chunks(ids):
-            found += self.conn.execute(
-                f"SELECT id, text FROM {self.t.documents} WHERE id IN {marks}"
-                " AND outcome = 'ok' AND signature IS NULL AND text IS NOT NULL AND text != ''"
-                " ORDER BY id",
-                chunk,
-            ).fetchall()
-        return [(int(i), str(t)) for i, t in found]
 
     def count_by(self, column: str, run_id: int | None = None) -> dict[str, int]:
         assert column in ("lang", "outcome", "site")
@@ -421,6 +459,30 @@ class DocumentStore:
         else:
             self.conn.execute(f"DELETE FROM {self.t.profile_articles} WHERE site = ?", (site,))
             self.conn.execute(f"DELETE FROM {self.t.profile_counts} WHERE site = ?", (site,))
+
+
+def _recleaned_values(row: Recleaned) -> tuple[object, ...]:
+    doc, fp, rec = row.document, row.fingerprint, row.text_record
+    return (
+        doc.text,
+        json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
+        json.dumps(doc.meta, ensure_ascii=False),
+        doc.lang,
+        doc.lang_confidence,
+        json.dumps([s.__dict__ for s in doc.segments]),
+        doc.content_sha256,
+        doc.outcome,
+        doc.reason,
+        row.profile_digest,
+        *(
+            (fp.content_key, fp.signature, fp.shingles, fp.anchors, fp.weighted_length)
+            if fp
+            else (None,) * 5
+        ),
+        *((rec.warc_file, rec.offset, rec.record_id) if rec else (None,) * 3),
+        int(doc.outcome == "ok"),
+        row.doc_id,
+    )
 
 
 def _stored(row: sqlite3.Row) -> StoredDocument:

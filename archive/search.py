@@ -167,8 +167,7 @@ class SearchIndex:
 
     def add_many(self, docs: Sequence[tuple[int, str | None, str]]) -> None:
         """Index (id, title, text)s, replacing what was indexed for those ids."""
-        for marks, chunk in id_chunks([doc_id for doc_id, _, _ in docs]):
-            self.conn.execute(f"DELETE FROM {self.table} WHERE rowid IN {marks}", chunk)
+        self.remove_many([doc_id for doc_id, _, _ in docs])
         if self.postgres:
             self.conn.executemany(
                 f"INSERT INTO {self.table} (rowid, terms) VALUES (?, CAST(? AS tsvector))",
@@ -181,7 +180,11 @@ class SearchIndex:
         )
 
     def remove(self, doc_id: int) -> None:
-        self.conn.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (doc_id,))
+        self.remove_many([doc_id])
+
+    def remove_many(self, doc_ids: Sequence[int]) -> None:
+        for marks, chunk in id_chunks(list(doc_ids)):
+            self.conn.execute(f"DELETE FROM {self.table} WHERE rowid IN {marks}", chunk)
 
     def populate(self, among: Sequence[int] | None = None) -> int:
         """Index every document (of the ids `among`) whose text is not indexed yet (or

@@ -159,7 +159,7 @@ def extract_and_store(
     """Extract captures (time-bounded), let site profiles learn, clean, fingerprint, save.
 
     `doc_ids` maps capture ids to the document ids they must keep (re-ingest). Without
-    `learn`, documents are saved as extracted, for `reclean_documents` to clean once the
+    `learn`, documents are saved as extracted, for `flows.reclean` to clean once the
     site profiles are complete (re-ingest learns them from every document at once)."""
     pipeline = Pipeline(max_decoded_bytes=max_decoded_bytes)
     docs = DocumentStore(catalog, tables)
@@ -258,11 +258,10 @@ def reclean_stale(catalog: Catalog, pipeline: Pipeline, tables: Tables) -> int:
 
 
 def reclean_documents(
-    catalog: Catalog, pipeline: Pipeline, tables: Tables, doc_ids: list[int], sign: bool = True
+    catalog: Catalog, pipeline: Pipeline, tables: Tables, doc_ids: list[int]
 ) -> int:
     """Clean these documents with their site's current rules; fingerprint those whose
-    text changed (unless not `sign`: the caller reuses what it can first, then calls
-    `sign_unsigned`). Independent per document, so batches of ids can run in parallel."""
+    text changed. Independent per document, so batches of ids can run in parallel."""
     docs = DocumentStore(catalog, tables)
     clusters = ClusterStore(catalog, tables)
     fingerprinter = Fingerprinter()
@@ -281,7 +280,7 @@ def reclean_documents(
         cleaned.append((stored.id, final, digest))
         if final.text != stored.document.text:
             changed.append(stored.id)
-            if sign and final.outcome == "ok" and final.text:
+            if final.outcome == "ok" and final.text:
                 fp = fingerprinter.fingerprint(final.text)
                 signed.append((stored.id, fp, weighted_length(final.text)))
     with catalog.transaction():  # in bulk: a round trip per statement, not per document
@@ -289,19 +288,6 @@ def reclean_documents(
         clusters.forget_many(changed)
         clusters.save_fingerprints(signed)
     return len(doc_ids)
-
-
-def sign_unsigned(catalog: Catalog, tables: Tables, doc_ids: list[int]) -> int:
-    """Fingerprint the documents (of these ids) that have clean text and no fingerprint."""
-    docs = DocumentStore(catalog, tables)
-    fingerprinter = Fingerprinter()
-    signed = [
-        (doc_id, fingerprinter.fingerprint(text), weighted_length(text))
-        for doc_id, text in docs.unsigned_texts(doc_ids)
-    ]
-    with catalog.transaction():
-        ClusterStore(catalog, tables).save_fingerprints(signed)
-    return len(signed)
 
 
 def write_text_records(

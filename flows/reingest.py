@@ -32,19 +32,12 @@ from prefect.cache_policies import NO_CACHE
 from archive.catalog import LIVE, Catalog
 from archive.documents import DocumentStore, PendingCapture, ProfileObservation
 from archive.layout import ArchiveLayout, ArchiveLock, as_layout
-from archive.search import SearchIndex
 from archive.shadow import SHADOW, Scope, finish, start_or_resume, swap_in
 from extractors.fingerprint import Fingerprinter
 from extractors.pipeline import Pipeline
 from flows.cluster import cluster_and_index
-from flows.process import (
-    RECLEAN_BATCH,
-    extract_and_store,
-    reclean_documents,
-    sign_unsigned,
-    stale_document_ids,
-    write_text_records,
-)
+from flows.process import RECLEAN_BATCH, extract_and_store, stale_document_ids, write_text_records
+from flows.reclean import reclean_batch
 from flows.runner import SEQUENTIAL, BatchRunner, batch_runner, even_batches
 
 REINGEST_BATCH = 200
@@ -213,13 +206,11 @@ def _observations(
         yield ProfileObservation.of(paragraphs, pipeline.profile_config)
 
 
-def carry_over(catalog: Catalog, among: list[int] | None = None) -> None:
-    """What does not change need not be redone: documents (of the ids `among`) whose
-    clean text is the same as before keep their text records and fingerprints."""
+def carry_over(catalog: Catalog) -> None:
+    """What does not change need not be redone: unsigned documents whose clean text is
+    the same as before keep their text records and fingerprints (the clean batches do
+    this for theirs; this is for what they did not cover, such as a resumed run's)."""
     s, live = SHADOW.documents, LIVE.documents
-    sql, args = "", []
-    if among is not None:
-        sql, args = f" AND id IN ({','.join('?' * len(among)) or 'NULL'})", list(among)
     with catalog.transaction():
         catalog.conn.execute(
             f"UPDATE {s} SET (text_warc_file, text_warc_offset, text_record_id, content_key,"
@@ -227,8 +218,7 @@ def carry_over(catalog: Catalog, among: list[int] | None = None) -> None:
             " l.text_warc_offset, l.text_record_id, l.content_key, l.signature, l.shingles,"
             f" l.anchors, l.weighted_length FROM {live} l WHERE l.capture_id = {s}.capture_id)"
             f" WHERE EXISTS (SELECT 1 FROM {live} l WHERE l.capture_id = {s}.capture_id"
-            f" AND l.text IS {s}.text AND l.signature IS NOT NULL){sql}",
-            args,
+            f" AND l.text IS {s}.text AND l.signature IS NOT NULL) AND {s}.signature IS NULL"
         )
 
 
@@ -237,7 +227,8 @@ def reset_clusters(catalog: Catalog) -> None:
     with catalog.transaction():
         catalog.conn.execute(
             f"UPDATE {SHADOW.documents} SET cluster_id = NULL, duplicate_of = NULL,"
-            " translation_of = NULL"
+            " translation_of = NULL WHERE cluster_id IS NOT NULL OR duplicate_of IS NOT NULL"
+            " OR translation_of IS NOT NULL"
         )
 
 
@@ -302,20 +293,13 @@ def reingest_profiles_fn(
 
 
 def reingest_clean_fn(archive: ArchiveLayout | str, doc_ids: list[int]) -> int:
-    """Clean and fingerprint a batch of shadow documents with their site's rules, then
-    give them their text records (kept where the text is unchanged, else written to the
-    task's own file) and their search index entries."""
+    """Clean and fingerprint a batch of shadow documents with their site's rules, give
+    them their text records (kept where the text is unchanged, else written to the task's
+    own file) and their search index entries: `flows.reclean.reclean_batch`."""
     layout = as_layout(archive)
     catalog = layout.open_catalog()
     try:
-        pipeline = Pipeline()
-        cleaned = reclean_documents(catalog, pipeline, SHADOW, doc_ids, sign=False)
-        carry_over(catalog, doc_ids)  # an unchanged text keeps its fingerprint
-        sign_unsigned(catalog, SHADOW, doc_ids)
-        write_text_records(layout, catalog, pipeline, SHADOW, doc_ids)
-        with catalog.transaction():
-            SearchIndex(catalog, SHADOW).populate(doc_ids)
-        return cleaned
+        return reclean_batch(layout, catalog, Pipeline(), doc_ids)
     finally:
         catalog.close()
 

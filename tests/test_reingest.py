@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
@@ -13,7 +14,7 @@ from archive.search import SearchIndex
 from archive.shadow import Scope
 from extractors.fingerprint import Fingerprint, Fingerprinter
 from flows import reingest as reingest_module
-from flows.reingest import ReingestSteps, reingest_batch_fn, run_reingest
+from flows.reingest import ReingestSteps, reingest_batch_fn, reingest_clean_fn, run_reingest
 
 
 @pytest.fixture
@@ -113,3 +114,35 @@ def test_scope_limits_what_is_re_extracted(archive: Path) -> None:
     report = run_reingest(str(archive), Scope(site=site))
     assert report["text_changed"] == []  # the other sites were copied, not re-extracted
     assert query(archive, "SELECT COUNT(*) FROM documents WHERE text = 'old'")[0][0] > 0
+
+
+def conversion_records(archive: Path) -> int:
+    count = 0
+    for path in sorted((archive / "text").glob("*.warc.gz")):
+        with path.open("rb") as f:
+            count += sum(1 for r in ArchiveIterator(f) if r.rec_type == "conversion")
+    return count
+
+
+def test_a_clean_batch_run_again_after_it_committed_writes_nothing_twice(archive: Path) -> None:
+    catalog = Catalog.open(ArchiveLayout(archive).catalog)
+    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = 1")
+    catalog.close()
+    records = conversion_records(archive)
+    again: list[int] = []
+
+    def clean_twice(layout: ArchiveLayout, doc_ids: list[int]) -> int:
+        cleaned = reingest_clean_fn(layout, doc_ids)
+        again.append(reingest_clean_fn(layout, doc_ids))  # a retry of a batch that finished
+        return cleaned
+
+    report = run_reingest(str(archive), Scope(), ReingestSteps(clean=clean_twice))
+    assert again and set(again) == {0}
+    assert report["text_changed"] == [1]
+    assert conversion_records(archive) == records + 1  # only the changed text is written
+    unrecorded = "SELECT COUNT(*) FROM documents WHERE outcome = 'ok' AND text_record_id IS NULL"
+    assert query(archive, unrecorded) == [(0,)]
+    assert (
+        query(archive, "SELECT COUNT(*) FROM search_index")[0][0]
+        == (query(archive, "SELECT COUNT(*) FROM documents WHERE outcome = 'ok'")[0][0])
+    )
