@@ -91,6 +91,16 @@ class Recleaned:
 
 
 @dataclass(frozen=True)
+class NewDocument:
+    """A document as extracted, to be saved under an id it already has (re-ingest)."""
+
+    doc_id: int
+    capture: PendingCapture
+    document: Document
+    observation: ProfileObservation | None
+
+
+@dataclass(frozen=True)
 class ProfileObservation:
     """What one copy of an article tells its site's profile: the article's identity, the
     copy's, and its candidates. Computed where the page is extracted (in parallel batch
@@ -160,9 +170,30 @@ class DocumentStore:
         doc_id: int | None = None,
         observation: ProfileObservation | None = None,
     ) -> int:
-        # an id is given only when re-ingest keeps one; otherwise the database numbers it
-        id_column, id_mark = ("id, ", "?, ") if doc_id is not None else ("", "")
+        """Insert (or replace) the document of `capture`; returns its id. The id is given
+        only when re-ingest keeps one; otherwise the database numbers it."""
+        values = _document_values(capture, doc, profile_digest, observation)
+        if doc_id is not None:
+            values = (doc_id, *values)
         row = self.conn.execute(
+            self._insert_sql(with_id=doc_id is not None) + " RETURNING id", values
+        ).fetchone()
+        return int(row[0])
+
+    def save_many(self, rows: Sequence[NewDocument]) -> None:
+        """Insert (or replace) documents whose ids are known: one batch of statements,
+        with no result to wait for after each."""
+        self.conn.executemany(
+            self._insert_sql(with_id=True),
+            [
+                (r.doc_id, *_document_values(r.capture, r.document, None, r.observation))
+                for r in rows
+            ],
+        )
+
+    def _insert_sql(self, with_id: bool) -> str:
+        id_column, id_mark = ("id, ", "?, ") if with_id else ("", "")
+        return (
             f"INSERT INTO {self.t.documents} ({id_column}capture_id, url, site, fetched_at, status,"
             " title, author, published, sitename, lang, lang_confidence, segments, text, extracted,"
             " removed, meta, charset, charset_source, outcome, reason, content_sha256, warc_file,"
@@ -178,39 +209,8 @@ class DocumentStore:
             " reason = excluded.reason, content_sha256 = excluded.content_sha256,"
             " extractor_version = excluded.extractor_version,"
             " profile_digest = excluded.profile_digest,"
-            " profile_observation = excluded.profile_observation, indexed = 0 RETURNING id",
-            (
-                *((doc_id,) if doc_id is not None else ()),
-                capture.capture_id,
-                capture.url,
-                doc.site,
-                capture.fetched_at.isoformat(),
-                capture.status,
-                doc.title,
-                doc.author,
-                doc.published,
-                doc.sitename,
-                doc.lang,
-                doc.lang_confidence,
-                json.dumps([s.__dict__ for s in doc.segments]),
-                doc.text,
-                doc.extracted,
-                json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
-                json.dumps(doc.meta, ensure_ascii=False),
-                doc.charset,
-                doc.charset_source,
-                doc.outcome,
-                doc.reason,
-                doc.content_sha256,
-                capture.warc_file,
-                capture.warc_offset,
-                capture.record_id,
-                doc.extractor_version,
-                profile_digest,
-                observation.to_json() if observation else None,
-            ),
-        ).fetchone()
-        return int(row[0])
+            " profile_observation = excluded.profile_observation, indexed = 0"
+        )
 
     def update_clean_many(self, cleaned: Sequence[tuple[int, Document, str]]) -> None:
         """New clean text (and what follows from it) for (id, document, rules digest)s."""
@@ -459,6 +459,43 @@ class DocumentStore:
         else:
             self.conn.execute(f"DELETE FROM {self.t.profile_articles} WHERE site = ?", (site,))
             self.conn.execute(f"DELETE FROM {self.t.profile_counts} WHERE site = ?", (site,))
+
+
+def _document_values(
+    capture: PendingCapture,
+    doc: Document,
+    profile_digest: str | None,
+    observation: ProfileObservation | None,
+) -> tuple[object, ...]:
+    return (
+        capture.capture_id,
+        capture.url,
+        doc.site,
+        capture.fetched_at.isoformat(),
+        capture.status,
+        doc.title,
+        doc.author,
+        doc.published,
+        doc.sitename,
+        doc.lang,
+        doc.lang_confidence,
+        json.dumps([s.__dict__ for s in doc.segments]),
+        doc.text,
+        doc.extracted,
+        json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
+        json.dumps(doc.meta, ensure_ascii=False),
+        doc.charset,
+        doc.charset_source,
+        doc.outcome,
+        doc.reason,
+        doc.content_sha256,
+        capture.warc_file,
+        capture.warc_offset,
+        capture.record_id,
+        doc.extractor_version,
+        profile_digest,
+        observation.to_json() if observation else None,
+    )
 
 
 def _recleaned_values(row: Recleaned) -> tuple[object, ...]:

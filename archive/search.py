@@ -61,17 +61,21 @@ def fts_query(query: str) -> str:
 
 
 _WORD = re.compile(r"[^\W_]+")
-PG_MAX_POSITION = 16383  # PostgreSQL keeps positions up to this; later ones share it
 PG_WEIGHTS = "{0.5, 0.5, 0.5, 1.0}"  # D (body) .. A (title): a title match counts double
 
 
 def terms(text: str) -> list[str]:
-    """Lexemes as unicode61 with remove_diacritics makes them: words, CJK bigrams, folded."""
-    return [_fold_word(w) for w in _WORD.findall(analyse(text))]
+    """Lexemes as unicode61 with remove_diacritics makes them: words, CJK bigrams, folded.
+
+    Folding maps each character to one character of the same class (word or not: checked
+    over all of Unicode by tests/test_search.py), so the text is folded once, then split,
+    with the same result as folding word by word."""
+    return _WORD.findall(fold_case(analyse(text)))
 
 
-def _fold_word(word: str) -> str:
-    return word.lower() if word.isascii() else word.translate(_fold_table())
+def fold_case(text: str) -> str:
+    """Case and diacritics folded, one character to one character."""
+    return text.lower() if text.isascii() else text.translate(_fold_table())
 
 
 def _lexeme(word: str) -> str:
@@ -80,11 +84,14 @@ def _lexeme(word: str) -> str:
 
 def tsvector_text(title: str | None, body: str) -> str:
     """Title (weight A) and body lexemes with their positions, as tsvector input; a gap
-    between them keeps a phrase from spanning title and body, as FTS5 columns do."""
+    between them keeps a phrase from spanning title and body, as FTS5 columns do.
+
+    Lexemes are word characters only, so they need no escaping; PostgreSQL itself sets
+    positions above its maximum (16383) to the maximum."""
     title_terms = terms(title or "")
-    parts = [f"{_lexeme(w)}:{min(i, PG_MAX_POSITION)}A" for i, w in enumerate(title_terms, 1)]
+    parts = [f"'{w}':{i}A" for i, w in enumerate(title_terms, 1)]
     start = len(title_terms) + 2
-    parts += [f"{_lexeme(w)}:{min(i, PG_MAX_POSITION)}" for i, w in enumerate(terms(body), start)]
+    parts += [f"'{w}':{i}" for i, w in enumerate(terms(body), start)]
     return " ".join(parts)
 
 
@@ -298,7 +305,7 @@ def _fold_table() -> _FoldTable:
 
 def _fold(text: str) -> str:
     """Length-preserving fold (case, diacritics, dotless i, traditional to simplified)."""
-    folded = text.lower() if text.isascii() else text.translate(_fold_table())
+    folded = fold_case(text)
     converted = fold_chinese(folded)
     return converted if len(converted) == len(folded) else folded
 

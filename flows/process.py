@@ -17,7 +17,13 @@ from typing import BinaryIO
 
 from archive.catalog import LIVE, Catalog, Tables
 from archive.clustering import ClusterStore
-from archive.documents import DocumentStore, PendingCapture, ProfileObservation, rules_digest
+from archive.documents import (
+    DocumentStore,
+    NewDocument,
+    PendingCapture,
+    ProfileObservation,
+    rules_digest,
+)
 from archive.layout import ArchiveLayout, as_layout
 from archive.storage import Storage, spans_of
 from archive.warc import WrittenRecord, read_raw_payload_at
@@ -180,10 +186,18 @@ def extract_and_store(
         if doc.outcome == "ok"
     }
     if not learn:
+        known = doc_ids or {}
         with catalog.transaction():
+            docs.save_many(
+                [
+                    NewDocument(known[item.capture_id], item, doc, observations.get(index))
+                    for index, (item, doc) in enumerate(extracted)
+                    if item.capture_id in known
+                ]
+            )
             for index, (item, doc) in enumerate(extracted):
-                doc_id = (doc_ids or {}).get(item.capture_id)
-                docs.save(item, doc, None, doc_id, observations.get(index))
+                if item.capture_id not in known:
+                    docs.save(item, doc, None, None, observations.get(index))
                 outcomes[doc.outcome] = outcomes.get(doc.outcome, 0) + 1
         return outcomes
     signer = Signer(catalog, tables)

@@ -29,7 +29,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from archive.catalog import LIVE, Catalog
+from archive.catalog import LIVE, Catalog, id_chunks
 from archive.documents import DocumentStore, PendingCapture, ProfileObservation
 from archive.layout import ArchiveLayout, ArchiveLock, as_layout
 from archive.shadow import SHADOW, Scope, finish, start_or_resume, swap_in
@@ -140,11 +140,8 @@ def reingest_batch_fn(
     catalog = layout.open_catalog()
     try:
         doc_ids = dict(batch)
-        pending = [
-            p
-            for p in captures_by_id(catalog, list(doc_ids))
-            if not _in_shadow(catalog, p.capture_id)  # a retried batch skips what it did
-        ]
+        done = _in_shadow(catalog, list(doc_ids))  # a retried batch skips what it did
+        pending = [p for p in captures_by_id(catalog, list(doc_ids)) if p.capture_id not in done]
         if pending:
             extract_and_store(layout, catalog, pending, SHADOW, doc_ids=doc_ids, learn=False)
         return len(pending)
@@ -152,11 +149,15 @@ def reingest_batch_fn(
         catalog.close()
 
 
-def _in_shadow(catalog: Catalog, capture_id: int) -> bool:
-    row = catalog.conn.execute(
-        f"SELECT 1 FROM {SHADOW.documents} WHERE capture_id = ?", (capture_id,)
-    ).fetchone()
-    return row is not None
+def _in_shadow(catalog: Catalog, capture_ids: list[int]) -> set[int]:
+    """Those of these captures that have a shadow document already."""
+    found: set[int] = set()
+    for marks, chunk in id_chunks(capture_ids):
+        rows = catalog.conn.execute(
+            f"SELECT capture_id FROM {SHADOW.documents} WHERE capture_id IN {marks}", chunk
+        ).fetchall()
+        found.update(r[0] for r in rows)
+    return found
 
 
 def rebuild_profiles(catalog: Catalog, pipeline: Pipeline, scope: Scope) -> None:

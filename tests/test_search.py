@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,16 @@ from typer.testing import CliRunner
 
 from archive.catalog import Catalog
 from archive.layout import ArchiveLayout
-from archive.search import SearchFilters, SearchIndex, analyse, fts_query, snippet
+from archive.search import (
+    SearchFilters,
+    SearchIndex,
+    analyse,
+    fold_case,
+    fts_query,
+    snippet,
+    terms,
+    tsvector_text,
+)
 from flows.cli import app
 
 
@@ -28,6 +38,25 @@ def paths(hits) -> list[str]:  # type: ignore[no-untyped-def]
 def test_cjk_is_indexed_as_bigrams_and_folded_to_simplified() -> None:
     assert analyse("數據中心").split() == ["数据", "据中", "中心"]
     assert fts_query("融資 data") == '"融资" AND "data"'
+
+
+def test_folding_keeps_every_character_one_character_of_its_class() -> None:
+    # terms() folds a whole text before splitting it into words: the same words as
+    # folding each word only if no character changes class or length when folded.
+    word = re.compile(r"[^\W_]")
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        c = chr(code)
+        folded = fold_case(c)
+        assert len(folded) == 1 and bool(word.match(c)) == bool(word.match(folded)), hex(code)
+
+
+def test_terms_fold_case_diacritics_and_dotless_i() -> None:
+    assert terms("Yatırım İSTANBUL'da Ünïcødé, 融資!") == [
+        "yatirim", "istanbul", "da", "unicøde", "融资",  # ø is a letter, not o + a mark
+    ]  # fmt: skip
+    assert tsvector_text("Başlık", "yatırım yatırım") == "'baslik':1A 'yatirim':3 'yatirim':4"
 
 
 @pytest.mark.parametrize("query", ["融资", "融資"])
