@@ -3,8 +3,9 @@
 Each document's new state is written with one statement, in one transaction with its
 search index entries (on object storage: the transaction that registers the text file
 holding its records), so a batch costs the catalog a statement per document, not one
-per step. A clean text equal to the live version's keeps that version's fingerprint and
-text record; only changed texts are signed and written again.
+per step. A clean text equal to the live version's (or, in a resumed re-ingest, to what
+this one stored before) keeps that version's fingerprint and text record; only changed
+texts are signed and written again.
 """
 
 from __future__ import annotations
@@ -33,28 +34,28 @@ from flows.process import conversion_headers, text_store
 
 
 @dataclass(frozen=True)
-class LiveVersion:
-    """What the live version of a capture's document can lend an unchanged clean text."""
+class Reusable:
+    """What a signed version of a document can lend a clean text equal to its own."""
 
     text: str
     fingerprint: StoredFingerprint
     text_record: TextRecordRef | None
 
 
-def live_versions(catalog: Catalog, capture_ids: list[int]) -> dict[int, LiveVersion]:
-    """capture id -> its live document's text, fingerprint and text record (signed ones)."""
-    found: dict[int, LiveVersion] = {}
-    for marks, chunk in id_chunks(capture_ids):
+def signed_versions(catalog: Catalog, table: str, key: str, keys: list[int]) -> dict[int, Reusable]:
+    """`key` (a column) -> text, fingerprint and text record of the signed rows of `table`."""
+    found: dict[int, Reusable] = {}
+    for marks, chunk in id_chunks(keys):
         rows = catalog.conn.execute(
-            "SELECT capture_id, text, content_key, signature, shingles, anchors,"
-            " weighted_length, text_warc_file, text_warc_offset, text_record_id"
-            f" FROM {LIVE.documents} WHERE capture_id IN {marks} AND signature IS NOT NULL",
+            f"SELECT {key}, text, content_key, signature, shingles, anchors, weighted_length,"
+            f" text_warc_file, text_warc_offset, text_record_id FROM {table}"
+            f" WHERE {key} IN {marks} AND signature IS NOT NULL",
             chunk,
         ).fetchall()
         for r in rows:
             record = TextRecordRef(r[7], r[8], r[9]) if r[9] is not None else None
             fingerprint = StoredFingerprint(r[2], bytes(r[3]), r[4], r[5] or "[]", r[6] or 0)
-            found[r[0]] = LiveVersion(r[1] or "", fingerprint, record)
+            found[r[0]] = Reusable(r[1] or "", fingerprint, record)
     return found
 
 
@@ -77,16 +78,24 @@ def reclean_batch(
             continue
         doc = replace(stored.document, outcome="ok", reason=None)
         todo.append((stored, pipeline.finish(doc, site_rules), digest))
-    live = live_versions(catalog, [stored.capture_id for stored, _, _ in todo])
+    # a resumed re-ingest cleans again what it had cleaned: those keep their own records
+    own = signed_versions(catalog, SHADOW.documents, "id", [s.id for s, _, _ in todo])
+    live = signed_versions(
+        catalog, LIVE.documents, "capture_id", [s.capture_id for s, _, _ in todo]
+    )
     fingerprinter = Fingerprinter()
     rows: list[Recleaned] = []
     unrecorded: list[int] = []  # indexes in `rows` of texts that need a text record
     for stored, final, digest in todo:
         fingerprint, record = None, None
-        before = live.get(stored.capture_id)
         if final.outcome == "ok" and final.text:
-            if before is not None and before.text == final.text:
-                fingerprint, record = before.fingerprint, before.text_record
+            same = [
+                v
+                for v in (own.get(stored.id), live.get(stored.capture_id))
+                if v is not None and v.text == final.text
+            ]
+            if same:
+                fingerprint, record = same[0].fingerprint, same[0].text_record
             else:
                 fp = fingerprinter.fingerprint(final.text)
                 fingerprint = StoredFingerprint.of(fp, weighted_length(final.text))

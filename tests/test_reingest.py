@@ -146,3 +146,28 @@ def test_a_clean_batch_run_again_after_it_committed_writes_nothing_twice(archive
         query(archive, "SELECT COUNT(*) FROM search_index")[0][0]
         == (query(archive, "SELECT COUNT(*) FROM documents WHERE outcome = 'ok'")[0][0])
     )
+
+
+def test_a_reingest_killed_while_cleaning_resumes_without_writing_a_text_twice(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = Catalog.open(ArchiveLayout(archive).catalog)
+    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = 1")
+    catalog.close()
+    records = conversion_records(archive)
+    monkeypatch.setattr(reingest_module, "RECLEAN_BATCH", 5)
+    cleaned: list[int] = []
+
+    def crashing_clean(layout: ArchiveLayout, doc_ids: list[int]) -> int:
+        if 1 in cleaned:
+            raise KeyboardInterrupt("killed")  # after the batch with document 1 committed
+        cleaned.extend(doc_ids)
+        return reingest_clean_fn(layout, doc_ids)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_reingest(str(archive), Scope(), ReingestSteps(clean=crashing_clean))
+    assert conversion_records(archive) == records + 1
+    report = run_reingest(str(archive), Scope())
+    assert report["resumed"] is True and report["text_changed"] == [1]
+    assert conversion_records(archive) == records + 1  # the resumed run kept its record
+    assert query(archive, "SELECT text FROM documents WHERE id = 1")[0][0] != "stale text"
