@@ -85,7 +85,7 @@ def reclean_batch(
     )
     fingerprinter = Fingerprinter()
     rows: list[Recleaned] = []
-    unrecorded: list[int] = []  # indexes in `rows` of texts that need a text record
+    unrecorded: list[tuple[int, str]] = []  # (index in `rows`, response record id)
     for stored, final, digest in todo:
         fingerprint, record = None, None
         if final.outcome == "ok" and final.text:
@@ -100,9 +100,9 @@ def reclean_batch(
                 fp = fingerprinter.fingerprint(final.text)
                 fingerprint = StoredFingerprint.of(fp, weighted_length(final.text))
         if final.outcome == "ok" and record is None:
-            unrecorded.append(len(rows))
+            unrecorded.append((len(rows), stored.warc_record_id or ""))
         rows.append(Recleaned(stored.id, final, digest, fingerprint, record))
-    _store(layout, catalog, pipeline, docs, rows, unrecorded, todo)
+    _store(layout, catalog, pipeline, docs, rows, unrecorded)
     return len(rows)
 
 
@@ -112,8 +112,7 @@ def _store(
     pipeline: Pipeline,
     docs: DocumentStore,
     rows: list[Recleaned],
-    unrecorded: list[int],
-    todo: list[tuple[StoredDocument, Document, str]],
+    unrecorded: list[tuple[int, str]],
 ) -> None:
     """Write the text records the rows lack, then the rows and their index entries in
     one transaction, once the records are durable (published, on object storage)."""
@@ -137,11 +136,11 @@ def _store(
     store = text_store(layout, catalog, pipeline)
     store.recover()
     writer = store.writer()
-    for i in unrecorded:
-        stored, doc = todo[i][0], rows[i].document
+    for i, response_id in unrecorded:
+        doc = rows[i].document
         rec = writer.write_conversion(
             doc.url,
-            stored.warc_record_id or "",
+            response_id,
             doc.text,
             doc.fetched_at or datetime.now(UTC),
             conversion_headers(doc),
