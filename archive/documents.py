@@ -131,6 +131,22 @@ def rules_digest(rules: SiteRules) -> str:
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
 
 
+class SiteRulesCache:
+    """Each site's cleaning rules and their digest, read from its profile once (per batch:
+    a profile may learn more between batches)."""
+
+    def __init__(self, docs: DocumentStore, config: ProfileConfig) -> None:
+        self._docs = docs
+        self._config = config
+        self._known: dict[str, tuple[SiteRules, str]] = {}
+
+    def get(self, site: str) -> tuple[SiteRules, str]:
+        if site not in self._known:
+            rules = self._docs.site_rules(site, self._config)
+            self._known[site] = (rules, rules_digest(rules))
+        return self._known[site]
+
+
 class DocumentStore:
     def __init__(self, catalog: Catalog, tables: Tables = LIVE) -> None:
         self.catalog = catalog
@@ -218,22 +234,7 @@ class DocumentStore:
             f"UPDATE {self.t.documents} SET text = ?, removed = ?, meta = ?, lang = ?, lang_confidence = ?,"
             " segments = ?, content_sha256 = ?, outcome = ?, reason = ?, profile_digest = ?,"
             " indexed = 0 WHERE id = ?",
-            [
-                (
-                    doc.text,
-                    json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
-                    json.dumps(doc.meta, ensure_ascii=False),
-                    doc.lang,
-                    doc.lang_confidence,
-                    json.dumps([s.__dict__ for s in doc.segments]),
-                    doc.content_sha256,
-                    doc.outcome,
-                    doc.reason,
-                    profile_digest,
-                    doc_id,
-                )
-                for doc_id, doc, profile_digest in cleaned
-            ],
+            [(*_clean_values(doc, digest), doc_id) for doc_id, doc, digest in cleaned],
         )
 
     def save_recleaned(self, rows: Sequence[Recleaned]) -> None:
@@ -498,8 +499,9 @@ def _document_values(
     )
 
 
-def _recleaned_values(row: Recleaned) -> tuple[object, ...]:
-    doc, fp, rec = row.document, row.fingerprint, row.text_record
+def _clean_values(doc: Document, profile_digest: str) -> tuple[object, ...]:
+    """text, removed, meta, lang, lang_confidence, segments, content_sha256, outcome,
+    reason, profile_digest: the columns cleaning decides."""
     return (
         doc.text,
         json.dumps([r.__dict__ for r in doc.removed], ensure_ascii=False),
@@ -510,7 +512,14 @@ def _recleaned_values(row: Recleaned) -> tuple[object, ...]:
         doc.content_sha256,
         doc.outcome,
         doc.reason,
-        row.profile_digest,
+        profile_digest,
+    )
+
+
+def _recleaned_values(row: Recleaned) -> tuple[object, ...]:
+    doc, fp, rec = row.document, row.fingerprint, row.text_record
+    return (
+        *_clean_values(doc, row.profile_digest),
         *(
             (fp.content_key, fp.signature, fp.shingles, fp.anchors, fp.weighted_length)
             if fp

@@ -22,6 +22,7 @@ from archive.documents import (
     NewDocument,
     PendingCapture,
     ProfileObservation,
+    SiteRulesCache,
     rules_digest,
 )
 from archive.layout import ArchiveLayout, as_layout
@@ -29,7 +30,6 @@ from archive.storage import Storage, spans_of
 from archive.warc import WrittenRecord, read_raw_payload_at
 from archive.warcstore import WarcStore
 from crawler.settings import settings_from_dict
-from extractors.clean import SiteRules
 from extractors.fingerprint import Fingerprint, Fingerprinter
 from extractors.language import weighted_length
 from extractors.model import Capture, Document
@@ -205,16 +205,14 @@ def extract_and_store(
         for index, (_, doc) in enumerate(extracted):
             if index in observations:
                 docs.observe_article(doc.site, observations[index])
-        rules: dict[str, SiteRules] = {}
+        rules = SiteRulesCache(docs, pipeline.profile_config)  # after the observations
         for index, (item, doc) in enumerate(extracted):
-            if doc.site not in rules:
-                rules[doc.site] = docs.site_rules(doc.site, pipeline.profile_config)
-            site_rules = rules[doc.site]
+            site_rules, digest = rules.get(doc.site)
             final = pipeline.finish(doc, site_rules)
             doc_id = docs.save(
                 item,
                 final,
-                rules_digest(site_rules),
+                digest,
                 (doc_ids or {}).get(item.capture_id),
                 observations.get(index),
             )
@@ -279,16 +277,12 @@ def reclean_documents(
     docs = DocumentStore(catalog, tables)
     clusters = ClusterStore(catalog, tables)
     fingerprinter = Fingerprinter()
-    rules: dict[str, tuple[SiteRules, str]] = {}
+    rules = SiteRulesCache(docs, pipeline.profile_config)
     cleaned: list[tuple[int, Document, str]] = []
     changed: list[int] = []
     signed: list[tuple[int, Fingerprint, int]] = []
     for stored in docs.get_many(doc_ids):
-        site = stored.document.site
-        if site not in rules:
-            site_rules = docs.site_rules(site, pipeline.profile_config)
-            rules[site] = (site_rules, rules_digest(site_rules))
-        site_rules, digest = rules[site]
+        site_rules, digest = rules.get(stored.document.site)
         doc = replace(stored.document, outcome="ok", reason=None)
         final = pipeline.finish(doc, site_rules)
         cleaned.append((stored.id, final, digest))

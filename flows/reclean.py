@@ -17,15 +17,14 @@ from archive.catalog import LIVE, Catalog, id_chunks
 from archive.documents import (
     DocumentStore,
     Recleaned,
+    SiteRulesCache,
     StoredDocument,
     StoredFingerprint,
     TextRecordRef,
-    rules_digest,
 )
 from archive.layout import ArchiveLayout
 from archive.search import SearchIndex
 from archive.shadow import SHADOW
-from extractors.clean import SiteRules
 from extractors.fingerprint import Fingerprinter
 from extractors.language import weighted_length
 from extractors.model import Document
@@ -66,14 +65,10 @@ def reclean_batch(
     new state; returns how many were cleaned. A retried batch skips the documents an
     earlier attempt finished (cleaned with the site's current rules)."""
     docs = DocumentStore(catalog, SHADOW)
-    rules: dict[str, tuple[SiteRules, str]] = {}
+    rules = SiteRulesCache(docs, pipeline.profile_config)
     todo: list[tuple[StoredDocument, Document, str]] = []
     for stored in docs.get_many(doc_ids):
-        site = stored.document.site
-        if site not in rules:
-            site_rules = docs.site_rules(site, pipeline.profile_config)
-            rules[site] = (site_rules, rules_digest(site_rules))
-        site_rules, digest = rules[site]
+        site_rules, digest = rules.get(stored.document.site)
         if stored.profile_digest == digest:
             continue
         doc = replace(stored.document, outcome="ok", reason=None)

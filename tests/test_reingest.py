@@ -32,6 +32,13 @@ def query(archive: Path, sql: str, *args: object) -> list[tuple]:  # type: ignor
         catalog.close()
 
 
+def make_stale(archive: Path, doc_id: int) -> None:
+    """As if an older extractor had left another text for this document."""
+    catalog = Catalog.open(ArchiveLayout(archive).catalog)
+    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = ?", (doc_id,))
+    catalog.close()
+
+
 def snapshot(archive: Path) -> list[tuple]:  # type: ignore[type-arg]
     return query(
         archive,
@@ -79,9 +86,7 @@ def test_reingest_repairs_what_an_older_extractor_left(
 def test_killed_reingest_resumes_and_readers_keep_the_old_version(
     archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = Catalog.open(ArchiveLayout(archive).catalog)
-    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = 1")
-    catalog.close()
+    make_stale(archive, 1)
     monkeypatch.setattr(reingest_module, "REINGEST_BATCH", 5)
     calls = {"n": 0}
 
@@ -125,9 +130,7 @@ def conversion_records(archive: Path) -> int:
 
 
 def test_a_clean_batch_run_again_after_it_committed_writes_nothing_twice(archive: Path) -> None:
-    catalog = Catalog.open(ArchiveLayout(archive).catalog)
-    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = 1")
-    catalog.close()
+    make_stale(archive, 1)
     records = conversion_records(archive)
     again: list[int] = []
 
@@ -151,9 +154,7 @@ def test_a_clean_batch_run_again_after_it_committed_writes_nothing_twice(archive
 def test_a_reingest_killed_while_cleaning_resumes_without_writing_a_text_twice(
     archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = Catalog.open(ArchiveLayout(archive).catalog)
-    catalog.conn.execute("UPDATE documents SET text = 'stale text' WHERE id = 1")
-    catalog.close()
+    make_stale(archive, 1)
     records = conversion_records(archive)
     monkeypatch.setattr(reingest_module, "RECLEAN_BATCH", 5)
     cleaned: list[int] = []
