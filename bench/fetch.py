@@ -660,7 +660,7 @@ def profile_workers(path: str) -> None:
     serve = workers._Worker.serve
 
     async def profiled(self: Any) -> None:
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waits: the target is CPU
         profiler.enable()
         try:
             await serve(self)
@@ -706,7 +706,7 @@ def crawl_in_child(job_path: Path) -> None:
     if job.profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profile_workers(job.profile)
     # the crawl's worker processes are reaped before it returns: RUSAGE_CHILDREN has them
     cpu0 = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
