@@ -176,6 +176,9 @@ def test_distributed_crawl_gives_the_same_archive_as_the_embedded_default(
     try:
         distributed = Snapshot.of(catalog)
         warc_names = {w.name for w in catalog.warc_files("warc")}
+        compressed = catalog.conn.execute(
+            "SELECT DISTINCT pg_column_compression(extracted) FROM documents"
+        ).fetchall()
         states = catalog.count_states(int(report["run_id"]))
     finally:
         catalog.close()
@@ -186,6 +189,7 @@ def test_distributed_crawl_gives_the_same_archive_as_the_embedded_default(
     assert distributed.search == embedded.search
     assert embedded.search["融资"][0] and embedded.search["yatirim"][0]
     assert set(states) <= {"done", "failed", "skipped"}  # nothing left in flight
+    assert ("lz4",) in compressed and ("pglz",) not in compressed  # long texts: lz4
     # every WARC file the catalog knows is in the bucket, valid, indexed; nothing staged
     warcs = bucket_files(cluster, layout, "warc", tmp_path / "bucket-warc")
     assert {p.name for p in warcs} == warc_names
