@@ -185,20 +185,18 @@ def extract_and_store(
         for index, (_, doc) in enumerate(extracted)
         if doc.outcome == "ok"
     }
-    if not learn:
-        known = doc_ids or {}
+    if not learn:  # re-ingest: every capture keeps a document id it already has
+        if doc_ids is None:
+            raise ValueError("saving without learning needs the documents' ids (doc_ids)")
         with catalog.transaction():
             docs.save_many(
                 [
-                    NewDocument(known[item.capture_id], item, doc, observations.get(index))
+                    NewDocument(doc_ids[item.capture_id], item, doc, observations.get(index))
                     for index, (item, doc) in enumerate(extracted)
-                    if item.capture_id in known
                 ]
             )
-            for index, (item, doc) in enumerate(extracted):
-                if item.capture_id not in known:
-                    docs.save(item, doc, None, None, observations.get(index))
-                outcomes[doc.outcome] = outcomes.get(doc.outcome, 0) + 1
+        for _, doc in extracted:
+            outcomes[doc.outcome] = outcomes.get(doc.outcome, 0) + 1
         return outcomes
     signer = Signer(catalog, tables)
     with catalog.transaction():
