@@ -301,7 +301,7 @@ class Crawler:
                 await asyncio.sleep(wait)
             entry = self.catalog.claim_next(self.run_id, host, self.clock())
             if entry is None and self._unsettled.get(host):
-                await self._settle_host(host)  # its next URLs may be in what is in hand
+                await self._await_commit(host)
                 continue
             if entry is None and self._pending:
                 self._flush()
@@ -352,13 +352,14 @@ class Crawler:
         await dispatched.notice  # type: ignore[misc]
         return dispatched.decision
 
-    async def _settle_host(self, host: str) -> None:
-        """Wait until what was handed out for `host` is committed."""
-        while self._unsettled.get(host) and self._failure is None:
-            self._pages.sync_now()
-            self._flush()
-            if not self._unsettled.get(host):
-                break
+    async def _await_commit(self, host: str) -> None:
+        """Nothing of `host` is queued, but pages of it are in hand: commit what is in,
+        or wait for the next commit, either of which may queue the URLs they led to.
+        Not until all of them are in: the host's other lanes keep handing out pages,
+        and a lane waiting for the host to go quiet would sit idle while they do."""
+        self._pages.sync_now()
+        self._flush()
+        if self._unsettled.get(host) and self._failure is None:
             await self._next_flush()
 
     async def _settle(self) -> None:

@@ -40,17 +40,20 @@ PAGES = 12
 class Concurrency:
     """Counts requests being answered at once, per site."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.02) -> None:
+        self.seconds = seconds
         self.now = 0
         self.peak = 0
+        self.overlapped = 0  # requests that came while another was being answered
         self.lock = threading.Lock()
 
     def page(self, links: str) -> object:
         def route(request: Request) -> Reply:
             with self.lock:
+                self.overlapped += self.now > 0
                 self.now += 1
                 self.peak = max(self.peak, self.now)
-            time.sleep(0.02)
+            time.sleep(self.seconds)
             with self.lock:
                 self.now -= 1
             body = f"<html><body><p>{request.path}</p>{links}</body></html>"
@@ -63,6 +66,16 @@ def chain_site(concurrency: Concurrency) -> LoopbackSite:
     """PAGES pages; each links to every other one."""
     links = "".join(f'<a href="/p/{i}">{i}</a>' for i in range(PAGES))
     routes: dict[str, object] = {f"/p/{i}": concurrency.page(links) for i in range(PAGES)}
+    routes["/robots.txt"] = Reply(404, b"", {"Content-Type": "text/plain"})
+    return LoopbackSite(routes)  # type: ignore[arg-type]
+
+
+def tree_site(concurrency: Concurrency, pages: int, fanout: int) -> LoopbackSite:
+    """Pages /p/0 .. /p/<pages - 1>; page i links to its `fanout` children in a tree."""
+    routes: dict[str, object] = {}
+    for i in range(pages):
+        kids = range(i * fanout + 1, min(pages, (i + 1) * fanout + 1))
+        routes[f"/p/{i}"] = concurrency.page("".join(f'<a href="/p/{k}">{k}</a>' for k in kids))
     routes["/robots.txt"] = Reply(404, b"", {"Content-Type": "text/plain"})
     return LoopbackSite(routes)  # type: ignore[arg-type]
 
@@ -125,6 +138,29 @@ def test_requests_at_once_to_one_host(
         outcomes = crawl_sites(layout, [site], settings)
     assert Counter(o for o, _ in outcomes.values()) == {"archived": PAGES}
     assert 1 <= concurrency.peak <= most
+
+
+def test_every_connection_keeps_working_after_the_frontier_ran_dry(tmp_path: Path) -> None:
+    """The crawl starts from one URL: the host's lanes find nothing queued until pages
+    are committed. A lane must go back to work at the next commit, not wait until the
+    host has nothing in hand (while other lanes keep it busy, that never comes: the
+    crawl ran on one connection and one worker process)."""
+    concurrency = Concurrency(seconds=0.005)
+    pages = 150
+    with tree_site(concurrency, pages, fanout=4) as site:
+        layout = ArchiveLayout(tmp_path / "archive").ensure()
+        politeness = Politeness(delay=0.0, host_connections=3)
+        settings = fast_settings(
+            politeness=politeness, workers=2, limits=CrawlLimits(max_pages=200, max_depth=10)
+        )
+        outcomes = crawl_sites(layout, [site], settings)
+    assert Counter(o for o, _ in outcomes.values()) == {"archived": pages}
+    assert concurrency.overlapped >= pages // 5, concurrency.overlapped
+    responses: Counter[str] = Counter()
+    for path in layout.warc_dir.glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            responses[path.name] = sum(r.rec_type == "response" for r in iter_records(stream))
+    assert len(responses) == 2 and min(responses.values()) >= pages // 5, responses
 
 
 def test_settings_connections_and_workers() -> None:
