@@ -14,12 +14,10 @@ httpx errors become `crawler.errors` types at this one boundary.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import ssl
 import time
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +27,7 @@ import httpx
 
 from crawler.errors import ConnectFailed, FetchFailed, TimedOut, UnsafeURL
 from crawler.settings import FetchLimits
+from crawler.transport import Connection, H11Transport, TransportTimeouts
 from crawler.urls import FETCHABLE_SCHEMES
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -118,27 +117,15 @@ class SafeClient:
     ) -> None:
         self.limits = limits
         self.user_agent = user_agent
-        # The transport (connection pool) without httpx.AsyncClient's per-request layers:
-        # no cookies, auth, redirects or event hooks are wanted here, and skipping them
-        # halves the client's CPU per request.
-        self._transport = httpx.AsyncHTTPTransport(
-            verify=ssl_context if ssl_context is not None else True,
-            http1=True,
-            http2=False,
-            trust_env=False,  # never route through a proxy from the environment
-            retries=0,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+        # httpx's Request/Response over a lean keep-alive transport (crawler/transport.py),
+        # without httpx.AsyncClient's per-request layers: no cookies, auth, redirects,
+        # proxies or event hooks are wanted here.
+        self._transport = H11Transport(
+            TransportTimeouts(connect=limits.connect_timeout, read=limits.read_timeout),
+            ssl_context=ssl_context,
+            max_idle=max_connections,
         )
-        self._timeout = httpx.Timeout(
-            connect=limits.connect_timeout,
-            read=limits.read_timeout,
-            write=limits.read_timeout,
-            pool=limits.total_timeout,
-        ).as_dict()
         self._resolved: dict[tuple[str, int], str] = {}
-        self._peers: weakref.WeakKeyDictionary[object, str | None] = weakref.WeakKeyDictionary()
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -151,13 +138,13 @@ class SafeClient:
 
     async def resolve(self, url: str) -> str:
         """The one address we will connect to; raises UnsafeURL if any address is refused."""
-        check_url_shape(url, self.limits)
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         key = (host, port)
-        if key in self._resolved:
-            return self._resolved[key]
+        if key in self._resolved and parts.scheme in FETCHABLE_SCHEMES:
+            return self._resolved[key]  # its shape and addresses were checked then
+        check_url_shape(url, self.limits)
         try:
             ip = ipaddress.ip_address(host)
             addresses = [ip]
@@ -198,7 +185,7 @@ class SafeClient:
             "GET",
             target,
             headers=headers,
-            extensions={"sni_hostname": parts.hostname, "timeout": self._timeout},
+            extensions={"sni_hostname": parts.hostname},
         )
         started_at = datetime.now(UTC)
         t0 = time.monotonic()
@@ -252,21 +239,11 @@ class SafeClient:
         exchange.headers = archived_headers(exchange.orig_headers, len(body), truncated)
         return exchange
 
-    def _peer_address(self, response: httpx.Response) -> str | None:
-        """The address the response came from (asked once per connection: anyio builds
-        all of a stream's attributes on every question)."""
+    @staticmethod
+    def _peer_address(response: httpx.Response) -> str | None:
+        """The address the response came from (of the socket, not of the lookup)."""
         stream = response.extensions.get("network_stream")
-        if stream is None:
-            return None
-        try:
-            return self._peers[stream]
-        except (KeyError, TypeError):
-            pass
-        addr = stream.get_extra_info("server_addr")
-        peer = addr[0] if addr else None
-        with contextlib.suppress(TypeError):
-            self._peers[stream] = peer
-        return peer
+        return stream.peer if isinstance(stream, Connection) else None
 
     async def _read_body(
         self, response: httpx.Response, url: str, deadline: float

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import importlib
 import multiprocessing
 import os
 import pickle
@@ -40,8 +39,6 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import h11
-import httpcore
 import httpx
 
 from archive.cdxj import write_cdxj
@@ -172,10 +169,8 @@ class WorkerPool:
 
     async def start(self) -> None:
         context = multiprocessing.get_context("fork")
-        # What the HTTP client loads and builds on first use, done once here rather
-        # than in every fork of every batch (imports, CA certificates).
-        importlib.import_module("anyio._backends._asyncio")
-        assert httpcore and h11
+        # The CA certificates the HTTP client loads on first use: loaded once here
+        # rather than in every fork of every batch.
         tls = httpx.create_ssl_context()
         ours: list[socket.socket] = []
         for setup in self.setups:
