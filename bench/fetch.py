@@ -73,6 +73,13 @@ RUN_TIMEOUT = 3600.0  # seconds one crawler subprocess may take before it is kil
 PAGE_BYTES = 30_000
 LINKS_PER_PAGE = 20
 SLOW_DELAY = 0.1  # seconds before every response of scenario 2's server
+# How often /proc is read for peak memory. Every 10 ms in the memory scenario; every
+# 100 ms where time is measured: reading smaps_rollup walks the crawler's page tables
+# under its memory lock, and at 10 ms the poller takes a share of the 2 cores from a
+# crawler that uses both (scenario 1, runs minutes apart: warcflow 5.3 s polled every
+# 10 ms, 4.6 s every 200 ms; wget, on one core, 2.7-3.0 s either way).
+TIMED_POLL = 0.1
+MEMORY_POLL = 0.01
 
 _WORD_TEXT = """
 the of and to in a is that for it as was with be by on not he this are or his from at
@@ -194,16 +201,21 @@ def vm_hwm_kib(status: Path = Path("/proc/self/status")) -> int:
 
 
 def run_measured(
-    cmd: Sequence[str], log: Path, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT
+    cmd: Sequence[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT,
+    poll: float = TIMED_POLL,
 ) -> ProcStats:
     """Run `cmd` to completion with output to `log`. CPU comes from os.wait4 on exactly
-    that child (the per-child form of getrusage(RUSAGE_CHILDREN)), peak RSS from VmHWM."""
+    that child (the per-child form of getrusage(RUSAGE_CHILDREN)), peak RSS from VmHWM
+    polled every `poll` seconds (see TIMED_POLL)."""
     with log.open("wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             list(cmd), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
-        peak = PeakRSS(proc.pid)
+        peak = PeakRSS(proc.pid, poll)
         peak.start()
         killer = threading.Timer(timeout, lambda: _kill_quietly(proc.pid))
         killer.start()
@@ -750,18 +762,22 @@ def crawl_in_child(job_path: Path) -> None:
     Path(job.result).write_text(json.dumps(result))
 
 
-def run_warcflow(tmp: Path, name: str, job: CrawlJob) -> tuple[ProcStats, dict[str, Any]]:
+def run_warcflow(
+    tmp: Path, name: str, job: CrawlJob, poll: float = TIMED_POLL
+) -> tuple[ProcStats, dict[str, Any]]:
     job_path = tmp / f"{name}.job.json"
     job_path.write_text(json.dumps(asdict(job)))
     cmd = [sys.executable, str(Path(__file__).resolve()), "_crawl", str(job_path)]
-    stats = run_measured(cmd, tmp / f"{name}.log", env=child_env(tmp))
+    stats = run_measured(cmd, tmp / f"{name}.log", env=child_env(tmp), poll=poll)
     if stats.returncode != 0:
         raise RuntimeError(f"warcflow crawl {name} failed:\n{_tail(tmp / f'{name}.log', 40)}")
     out = json.loads(Path(job.result).read_text())
     return replace(stats, maxrss_mb=max(stats.maxrss_mb, out["vm_hwm_mb"])), out
 
 
-def run_wget(tmp: Path, name: str, start: str, extra: list[str]) -> tuple[ProcStats, list[Path]]:
+def run_wget(
+    tmp: Path, name: str, start: str, extra: list[str], poll: float = TIMED_POLL
+) -> tuple[ProcStats, list[Path]]:
     out = tmp / name
     out.mkdir()
     cmd = [
@@ -781,7 +797,7 @@ def run_wget(tmp: Path, name: str, start: str, extra: list[str]) -> tuple[ProcSt
         *extra,
         start,
     ]
-    stats = run_measured(cmd, tmp / f"{name}.log", env=child_env(tmp))
+    stats = run_measured(cmd, tmp / f"{name}.log", env=child_env(tmp), poll=poll)
     # wget exits 8 when any response was an error (e.g. a 404); the WARC is still whole.
     if stats.returncode not in (0, 8):
         raise RuntimeError(
@@ -1052,7 +1068,7 @@ def scenario_memory(
                 max_pages=max_pages,
                 workers=workers,
             )
-            stats, out = run_warcflow(tmp, name, job)
+            stats, out = run_warcflow(tmp, name, job, poll=MEMORY_POLL)
             rows[label] = {
                 "peak_rss_mb": round(stats.maxrss_mb, 1),
                 "tree_rss_mb": round(stats.tree_rss_mb, 1),
@@ -1066,7 +1082,11 @@ def scenario_memory(
         # wget checks --quota before each download, so it stops right after the big page,
         # with all of that page's links queued.
         stats, _ = run_wget(
-            tmp, "s3-wget", f"http://{addresses[0]}:{port}/", ["--quota=1", "--no-warc-keep-log"]
+            tmp,
+            "s3-wget",
+            f"http://{addresses[0]}:{port}/",
+            ["--quota=1", "--no-warc-keep-log"],
+            poll=MEMORY_POLL,
         )
         rows["wget"] = {
             "peak_rss_mb": round(stats.maxrss_mb, 1),
