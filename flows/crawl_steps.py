@@ -18,8 +18,6 @@ from archive.warcstore import WarcStore
 from crawler.engine import Crawler, seed_urls
 from crawler.settings import CrawlSettings, settings_from_dict, settings_to_dict
 from crawler.sources import Source
-from flows.cluster import cluster_fn
-from flows.process import PROCESS_BATCH, finalise_fn, process_batch_fn
 from flows.report import CrawlReport, build_report
 from flows.runner import BatchRunner
 from flows.version import software_version
@@ -120,12 +118,21 @@ def crawl_run(
     run_id: int,
     batch_pages: int,
     run_batch: Callable[..., dict[str, Any]] = crawl_batch_fn,
-    run_process: Callable[..., dict[str, Any]] = process_batch_fn,
-    run_finalise: Callable[..., dict[str, Any]] = finalise_fn,
-    run_cluster: Callable[..., dict[str, Any]] = cluster_fn,
+    run_process: Callable[..., dict[str, Any]] | None = None,
+    run_finalise: Callable[..., dict[str, Any]] | None = None,
+    run_cluster: Callable[..., dict[str, Any]] | None = None,
 ) -> int:
     """Crawl batches, each followed by processing what it archived, until the run's budget
-    or frontier is exhausted; then finalise documents. Returns HTTP exchanges."""
+    or frontier is exhausted; then finalise documents. Returns HTTP exchanges.
+
+    The text processing steps default to the plain functions, imported here: what only
+    crawls (worker processes forked from it, the fetch benchmark) does not load them."""
+    from flows.cluster import cluster_fn
+    from flows.process import PROCESS_BATCH, finalise_fn, process_batch_fn
+
+    run_process = run_process or process_batch_fn
+    run_finalise = run_finalise or finalise_fn
+    run_cluster = run_cluster or cluster_fn
     fetched = 0
     while True:
         result = run_batch(archive, run_id, batch_pages)
@@ -141,12 +148,12 @@ def crawl_run(
 
 @dataclass(frozen=True)
 class CrawlSteps:
-    """The steps of a crawl: plain functions by default; the flow passes its tasks."""
+    """The steps of a distributed crawl (the flow's tasks)."""
 
-    crawl: Callable[..., dict[str, Any]] = crawl_batch_fn
-    process: Callable[..., dict[str, Any]] = process_batch_fn
-    finalise: Callable[..., dict[str, Any]] = finalise_fn
-    cluster: Callable[..., dict[str, Any]] = cluster_fn
+    crawl: Callable[..., dict[str, Any]]
+    process: Callable[..., dict[str, Any]]
+    finalise: Callable[..., dict[str, Any]]
+    cluster: Callable[..., dict[str, Any]]
 
 
 def shard_hosts(queued: dict[str, int], shards: int) -> list[list[str]]:
@@ -171,6 +178,8 @@ def crawl_run_sharded(
     """A distributed crawl: rounds of host shards crawled at once (one task each, on the
     Dask workers), then their captures processed at once, shard by shard; finally
     documents are finalised and clustered in one step each. Returns HTTP exchanges."""
+    from flows.process import PROCESS_BATCH
+
     fetched = 0
     while True:
         catalog = layout.open_catalog()
