@@ -248,6 +248,11 @@ class NewURL:
     outcome: str | None = None
     reason: str | None = None
 
+    def __reduce__(self) -> tuple[type[NewURL], tuple[object, ...]]:
+        # Crawl workers send these to the crawl's process: pickled as the constructor's
+        # arguments, 2x (loads) to 4x (dumps) faster than a slotted dataclass's state
+        return NewURL, tuple(getattr(self, name) for name in NewURL.__slots__)  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class Capture:
