@@ -155,12 +155,12 @@ def test_every_connection_keeps_working_after_the_frontier_ran_dry(tmp_path: Pat
         )
         outcomes = crawl_sites(layout, [site], settings)
     assert Counter(o for o, _ in outcomes.values()) == {"archived": pages}
-    assert concurrency.overlapped >= pages // 5, concurrency.overlapped
+    assert concurrency.overlapped >= 10, concurrency.overlapped  # 0 when lanes dropped out
     responses: Counter[str] = Counter()
     for path in layout.warc_dir.glob("*.warc.gz"):
         with path.open("rb") as stream:
             responses[path.name] = sum(r.rec_type == "response" for r in iter_records(stream))
-    assert len(responses) == 2 and min(responses.values()) >= pages // 5, responses
+    assert len(responses) == 2 and min(responses.values()) >= pages // 8, responses
 
 
 def test_settings_connections_and_workers() -> None:
