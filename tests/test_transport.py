@@ -125,9 +125,13 @@ async def get(transport: H11Transport, url: str, **extensions: object) -> tuple[
     return response.status_code, body
 
 
-def run(fn: Callable[[H11Transport], object], timeouts: TransportTimeouts = TIMEOUTS) -> object:
+def run(
+    fn: Callable[[H11Transport], object],
+    timeouts: TransportTimeouts = TIMEOUTS,
+    tls: ssl.SSLContext | None = None,
+) -> object:
     async def main() -> object:
-        transport = H11Transport(timeouts)
+        transport = H11Transport(timeouts, ssl_context=tls)
         try:
             return await fn(transport)  # type: ignore[misc]
         finally:
@@ -310,19 +314,8 @@ def test_tls_checks_the_server_name_given_apart_from_the_address(tmp_path: Path)
             return await get(t, url, sni_hostname=name)
 
         with pytest.raises(httpx.ConnectError):  # the certificate is for archive.test
-            run_tls(lambda t: named(t, "other.test"), client_tls)
-        assert run_tls(lambda t: named(t, "archive.test"), client_tls) == (200, b"secret")
-
-
-def run_tls(fn: Callable[[H11Transport], object], tls: ssl.SSLContext) -> object:
-    async def main() -> object:
-        transport = H11Transport(TIMEOUTS, ssl_context=tls)
-        try:
-            return await fn(transport)  # type: ignore[misc]
-        finally:
-            await transport.aclose()
-
-    return asyncio.run(main())
+            run(lambda t: named(t, "other.test"), tls=client_tls)
+        assert run(lambda t: named(t, "archive.test"), tls=client_tls) == (200, b"secret")
 
 
 def test_safe_client_records_the_address_of_the_socket() -> None:
