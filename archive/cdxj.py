@@ -113,15 +113,59 @@ def _members(data: bytes) -> Iterator[StoredRecord]:
         offset += length
 
 
+def _entries_path(cdx_dir: Path, warc_name: str) -> Path:
+    return cdx_dir / (warc_name.removesuffix(".warc.gz") + ".cdxj.entries")
+
+
+def append_entries(cdx_dir: Path, warc_name: str, records: Iterable[StoredRecord]) -> None:
+    """Note records just written (and fsynced) to `warc_name`: `offset length line`, the
+    line `-` for a record the index leaves out. Not fsynced itself: entries that a crash
+    loses only make `write_cdxj` read the file."""
+    text = "".join(f"{r.offset} {r.length} {cdxj_line(r, warc_name) or '-'}\n" for r in records)
+    with _entries_path(cdx_dir, warc_name).open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _lines_from_entries(path: Path, size: int) -> list[str] | None:
+    """The index lines of a file of `size` bytes from its entries, or None unless they
+    describe every record from offset 0 to the end, one after the other. An offset noted
+    twice (the file was cut back after a crash and written again) keeps the later."""
+    entries: dict[int, tuple[int, str]] = {}
+    for row in path.read_text(encoding="utf-8").splitlines():
+        offset, length, line = row.split(" ", 2)
+        entries[int(offset)] = (int(length), line)
+    lines: list[str] = []
+    pos = 0
+    while pos < size:
+        entry = entries.get(pos)
+        if entry is None or entry[0] <= 0:
+            return None
+        pos += entry[0]
+        if entry[1] != "-":
+            lines.append(entry[1])
+    return sorted(lines) if pos == size else None
+
+
 def write_cdxj(warc_path: Path, cdx_dir: Path) -> Path:
-    """Index one WARC file into `cdx_dir/<name>.cdxj` (written atomically)."""
-    try:
-        lines = cdxj_lines(_members(warc_path.read_bytes()), warc_path.name)
-    except (_NotSimple, zlib.error, UnicodeError, IndexError):
-        with warc_path.open("rb") as f:
-            lines = cdxj_lines(iter_records(f), warc_path.name)
+    """Index one WARC file into `cdx_dir/<name>.cdxj` (written atomically): from the
+    entries its writer noted (`append_entries`) when they cover the whole file, else by
+    reading the file."""
+    entries = _entries_path(cdx_dir, warc_path.name)
+    lines = None
+    if entries.exists():
+        try:
+            lines = _lines_from_entries(entries, warc_path.stat().st_size)
+        except (ValueError, UnicodeError):
+            lines = None
+    if lines is None:
+        try:
+            lines = cdxj_lines(_members(warc_path.read_bytes()), warc_path.name)
+        except (_NotSimple, zlib.error, UnicodeError, IndexError):
+            with warc_path.open("rb") as f:
+                lines = cdxj_lines(iter_records(f), warc_path.name)
     target = cdx_dir / (warc_path.name.removesuffix(".warc.gz") + ".cdxj")
     tmp = target.with_suffix(".cdxj.tmp")
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     tmp.replace(target)
+    entries.unlink(missing_ok=True)
     return target

@@ -139,6 +139,9 @@ class WarcFileWriter:
         self._plain = io.BytesIO()
         self._writer = WARCWriter(self._plain, gzip=False, warc_version="1.1")
         self.records = 0  # written by this writer (a staged file's count when published)
+        # When a list: every record written is added, as `iter_records` would read it back
+        # (the CDXJ index of a file can then be written without reading the file again)
+        self.written: list[StoredRecord] | None = None
 
     def _write(self, record, stored_tail: int = 0) -> tuple[int, int]:  # type: ignore[no-untyped-def]
         """Frame `record` and append it as one gzip member; returns (offset, length)."""
@@ -150,7 +153,10 @@ class WarcFileWriter:
         # warcio ends the block with the two CRLFs that close the record
         self.stream.write(_member(plain, stored_tail + 4 if stored_tail else 0))
         self.records += 1
-        return start, self.stream.tell() - start
+        length = self.stream.tell() - start
+        if self.written is not None:
+            self.written.append(_stored(record, start, length))
+        return start, length
 
     def _headers(self, record_id: str, when: datetime, **extra: str) -> dict[str, str]:
         return {"WARC-Record-ID": record_id, "WARC-Date": warc_date(when), **extra}
@@ -285,6 +291,32 @@ class StoredRecord:
     http_status: int | None
     mime: str
     payload_digest: str
+
+
+def _stored(record, offset: int, length: int) -> StoredRecord:  # type: ignore[no-untyped-def]
+    """A record just written, as `iter_records` reads it (and archive.cdxj `_members`)."""
+    warc = record.rec_headers
+    rec_type = warc.get_header("WARC-Type") or ""
+    status, mime = None, ""
+    http = record.http_headers
+    if rec_type in ("response", "revisit") and http is not None:
+        code = http.get_statuscode()
+        status = int(code) if code and code.isdigit() else None
+        mime = (http.get_header("Content-Type") or "").split(";")[0].strip()
+    elif rec_type != "request":
+        mime = (warc.get_header("Content-Type") or "").split(";")[0].strip()
+    return StoredRecord(
+        offset=offset,
+        length=length,
+        rec_type=rec_type,
+        url=warc.get_header("WARC-Target-URI") or "",
+        record_id=warc.get_header("WARC-Record-ID") or "",
+        date=warc.get_header("WARC-Date") or "",
+        headers={},
+        http_status=status,
+        mime=mime,
+        payload_digest=warc.get_header("WARC-Payload-Digest") or "",
+    )
 
 
 def iter_records(stream: BinaryIO) -> Iterator[StoredRecord]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archive.catalog import Catalog, WarcFile
-from archive.cdxj import write_cdxj
+from archive.cdxj import append_entries, write_cdxj
 from archive.layout import ArchiveLayout
 from archive.storage import Storage
 from archive.warc import Clock, IdFactory, WarcFileWriter, new_record_id, utcnow
@@ -309,7 +309,8 @@ class OwnedWarcFile:
     committed size. Nothing else writes the file meanwhile, so it is first cut back to
     that size (what an earlier, killed attempt left past it goes), then appended to;
     `sync()` fsyncs and says how far the file is durable, for the crawl's process to
-    record together with the captures it covers."""
+    record together with the captures it covers, and adds the records it covers to the
+    file's index entries in `cdx_dir` (see archive/cdxj.py `write_cdxj`)."""
 
     def __init__(
         self,
@@ -317,10 +318,12 @@ class OwnedWarcFile:
         name: str,
         committed: int,
         info: dict[str, object],
+        cdx_dir: Path | None = None,
         clock: Clock = utcnow,
         make_id: IdFactory = new_record_id,
     ) -> None:
         self.folder = folder
+        self.cdx_dir = cdx_dir
         self.name = name
         self.committed = committed
         self.info = info
@@ -338,6 +341,8 @@ class OwnedWarcFile:
         stream.seek(0, 2)
         self._stream = stream
         self._writer = WarcFileWriter(stream, self.name, clock=self._clock, make_id=self._make_id)
+        if self.cdx_dir is not None:
+            self._writer.written = []
         self._synced_records = 0
         if self.committed == 0:
             self._writer.write_warcinfo(self.info)
@@ -358,6 +363,9 @@ class OwnedWarcFile:
         records = writer.records - self._synced_records
         self._synced_records = writer.records
         self.committed = size
+        if self.cdx_dir is not None and writer.written:
+            append_entries(self.cdx_dir, self.name, writer.written)
+            writer.written.clear()
         return self.name, size, records
 
     def detach(self) -> None:

@@ -320,7 +320,11 @@ class _Worker:
         self.tls = tls
         self.sock = sock
         self.file = OwnedWarcFile(
-            setup.layout.warc_dir, setup.warc_name, setup.warc_committed, setup.warcinfo
+            setup.layout.warc_dir,
+            setup.warc_name,
+            setup.warc_committed,
+            setup.warcinfo,
+            cdx_dir=setup.layout.cdx_dir,
         )
         self._rotating: asyncio.Future[None] | None = None
         self._storage: Storage | None = None

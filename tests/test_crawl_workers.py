@@ -16,6 +16,7 @@ import io
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback import LoopbackSite, Reply, Request
 
-from archive.cdxj import _members, cdxj_lines
+from archive.cdxj import _members, append_entries, cdxj_lines, write_cdxj
 from archive.layout import ArchiveLayout
-from archive.warc import HttpResponse, RevisitOf, WarcFileWriter, iter_records
+from archive.warc import HttpResponse, RevisitOf, StoredRecord, WarcFileWriter, iter_records
 from crawler.links import LinkResolver, _plain_join, extract_links
 from crawler.settings import CrawlLimits, CrawlSettings, Politeness
 from crawler.sources import Source
@@ -98,7 +99,12 @@ def crawl_sites(
         for wf in files:
             assert wf.state == "closed"
             assert (layout.warc_dir / wf.name).stat().st_size == wf.committed_size
-            assert (layout.cdx_dir / wf.name.replace(".warc.gz", ".cdxj")).exists()
+            # the index the workers noted as they wrote is the one reading the file gives
+            cdx = layout.cdx_dir / wf.name.replace(".warc.gz", ".cdxj")
+            with (layout.warc_dir / wf.name).open("rb") as f:
+                read_back = cdxj_lines(iter_records(f), wf.name)
+            assert cdx.read_text().splitlines() == read_back
+        assert not list(layout.cdx_dir.glob("*.entries"))
         checked = warcio_check(paths)
         assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
@@ -268,3 +274,44 @@ def test_fast_cdxj_indexer_agrees_with_warcio(tmp_path: Path) -> None:
     expected = cdxj_lines(iter_records(io.BytesIO(data)), "x.warc.gz")
     assert cdxj_lines(_members(data), "x.warc.gz") == expected
     assert len(expected) == 12 + 2
+
+
+def test_index_noted_while_writing_agrees_and_falls_back_when_incomplete(tmp_path: Path) -> None:
+    """What a worker notes as it writes (`append_entries`) gives the index reading the file
+    gives; entries that do not cover the file (one lost) make write_cdxj read the file
+    instead; entries past the file's end (a tail cut after a crash) are left out; an
+    offset noted again keeps the later entry."""
+    warc_path = tmp_path / "x.warc.gz"
+    cdx_dir = tmp_path / "cdx"
+    cdx_dir.mkdir()
+    with warc_path.open("wb") as f:
+        writer = WarcFileWriter(f, "x.warc.gz")
+        writer.written = []
+        writer.write_warcinfo({"software": "test"})
+        for i in range(6):
+            placed, digest = writer.write_response(_response(i, f"<p>{i}</p>".encode()))
+        writer.write_revisit(
+            _response(9, b""),
+            RevisitOf("http://example.test/r/5", placed.date, placed.record_id, digest, "x"),
+        )
+    noted = list(writer.written)
+    with warc_path.open("rb") as f:
+        expected = cdxj_lines(iter_records(f), "x.warc.gz")
+    index = cdx_dir / "x.cdxj"
+    entries = cdx_dir / "x.cdxj.entries"
+
+    def indexed(records: list[StoredRecord], spoil: bool = False) -> list[str]:
+        append_entries(cdx_dir, "x.warc.gz", records)
+        if spoil:  # a line the fallback must never show
+            entries.write_text(entries.read_text().replace("example.test", "spoiled.test"))
+        write_cdxj(warc_path, cdx_dir)
+        assert not entries.exists()
+        return index.read_text().splitlines()
+
+    assert indexed(noted, spoil=True) != expected  # the entries were used ...
+    assert indexed(noted) == expected
+    assert indexed(noted[:3] + noted[4:], spoil=True) == expected  # ... not with a gap
+    past_end = replace(noted[-1], offset=warc_path.stat().st_size, url="http://cut.test/")
+    assert indexed([*noted, past_end]) == expected
+    stale = replace(noted[2], url="http://stale.test/")
+    assert indexed([stale, *noted]) == expected  # noted again after a cut: the later wins

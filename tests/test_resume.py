@@ -39,6 +39,7 @@ from resume_child import resume_settings, resume_sources
 from typer.testing import CliRunner
 
 from archive.catalog import Catalog, StoredCapture
+from archive.cdxj import cdxj_lines
 from archive.layout import ArchiveLayout, ArchiveLock, ArchiveLocked
 from archive.warc import HttpResponse, StoredRecord, WarcFileWriter, iter_records
 from archive.warcstore import WarcStore
@@ -352,6 +353,14 @@ def _check_resumed_archive(
         for line in cdx.read_text(encoding="utf-8").splitlines():
             cdx_urls[json.loads(line.split(" ", 2)[2])["url"]] += 1
     assert {u: cdx_urls[u] for u in pages} == dict.fromkeys(pages, 1)
+    # ... and is what reading its WARC file gives, though the workers wrote it from what
+    # they noted across kills and cut-back tails
+    for cdx in layout.cdx_dir.glob("*.cdxj"):
+        warc = layout.warc_dir / cdx.name.replace(".cdxj", ".warc.gz")
+        with warc.open("rb") as f:
+            assert cdx.read_text(encoding="utf-8").splitlines() == cdxj_lines(
+                iter_records(f), warc.name
+            )
 
     # One document per page, and its clean text as exactly one conversion record (one
     # finalisation with unchanged site rules writes each text once), where the catalog
