@@ -41,7 +41,7 @@ SMALL_WBITS, SMALL_MEMLEVEL = 12, 5
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, OS unknown
 
 
-def _member(plain: bytes, stored_tail: int = 0, level: int = GZIP_LEVEL) -> bytes:
+def _member(plain: bytes, stored_tail: int = 0) -> bytes:
     """`plain` as one gzip member; its last `stored_tail` bytes are stored, not deflated.
 
     The deflated part ends with a sync flush (a byte boundary, no final block), so the
@@ -52,9 +52,9 @@ def _member(plain: bytes, stored_tail: int = 0, level: int = GZIP_LEVEL) -> byte
     wbits = SMALL_WBITS if small else zlib.MAX_WBITS
     memlevel = SMALL_MEMLEVEL if small else zlib.DEF_MEM_LEVEL
     if not stored_tail:
-        deflate = zlib.compressobj(level, zlib.DEFLATED, 16 + wbits, memlevel)
+        deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + wbits, memlevel)
         return deflate.compress(plain) + deflate.flush()
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -wbits, memlevel)
+    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -wbits, memlevel)
     parts = [_GZIP_HEADER, deflate.compress(head), deflate.flush(zlib.Z_SYNC_FLUSH)]
     tail = memoryview(plain)[len(head) :]
     for start in range(0, stored_tail, STORED_BLOCK):
@@ -293,8 +293,10 @@ class StoredRecord:
     payload_digest: str
 
 
-def _stored(record, offset: int, length: int) -> StoredRecord:  # type: ignore[no-untyped-def]
-    """A record just written, as `iter_records` reads it (and archive.cdxj `_members`)."""
+def _stored(
+    record, offset: int, length: int, headers: dict[str, str] | None = None
+) -> StoredRecord:  # type: ignore[no-untyped-def]
+    """A warcio record (just written, or read by `iter_records`) with its place."""
     warc = record.rec_headers
     rec_type = warc.get_header("WARC-Type") or ""
     status, mime = None, ""
@@ -312,7 +314,7 @@ def _stored(record, offset: int, length: int) -> StoredRecord:  # type: ignore[n
         url=warc.get_header("WARC-Target-URI") or "",
         record_id=warc.get_header("WARC-Record-ID") or "",
         date=warc.get_header("WARC-Date") or "",
-        headers={},
+        headers=headers or {},
         http_status=status,
         mime=mime,
         payload_digest=warc.get_header("WARC-Payload-Digest") or "",
@@ -324,29 +326,10 @@ def iter_records(stream: BinaryIO) -> Iterator[StoredRecord]:
     iterator = ArchiveIterator(stream, no_record_parse=False)
     for record in iterator:
         headers = dict(record.rec_headers.headers)
-        status = None
-        mime = ""
-        if record.http_headers is not None and record.rec_type in ("response", "revisit"):
-            code = record.http_headers.get_statuscode()
-            status = int(code) if code and code.isdigit() else None
-            mime = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
-        elif record.rec_type not in ("request",):
-            mime = (record.rec_headers.get_header("Content-Type") or "").split(";")[0].strip()
         record.raw_stream.read()  # consume so the iterator can measure the length
         offset = iterator.get_record_offset()
         iterator.read_to_end(record)
-        yield StoredRecord(
-            offset=offset,
-            length=iterator.get_record_length(),
-            rec_type=record.rec_type,
-            url=record.rec_headers.get_header("WARC-Target-URI") or "",
-            record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
-            date=record.rec_headers.get_header("WARC-Date") or "",
-            headers=headers,
-            http_status=status,
-            mime=mime,
-            payload_digest=record.rec_headers.get_header("WARC-Payload-Digest") or "",
-        )
+        yield _stored(record, offset, iterator.get_record_length(), headers)
 
 
 WarcSource = Path | BinaryIO  # a local file, or an open seekable stream (e.g. Storage.open)

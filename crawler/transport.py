@@ -45,7 +45,6 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer: str | None = None
         self.lost = False  # the socket is closed (or the server sent EOF)
-        self.reused = False  # it has served a request before this one
         self.active = False  # a request was sent and its response is not yet all read
         self.received = 0  # bytes received since the request was sent
         self._waiter: asyncio.Future[None] | None = None
@@ -253,7 +252,6 @@ class H11Transport(httpx.AsyncBaseTransport):
         except BaseException:
             conn.close()
             raise
-        conn.reused = True
         return httpx.Response(
             event.status_code,
             headers=event.headers.raw_items(),
