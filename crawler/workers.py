@@ -36,6 +36,7 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -141,10 +142,73 @@ def _frame(message: tuple[Any, ...]) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-async def _receive(reader: asyncio.StreamReader) -> tuple[Any, ...]:
-    (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-    message: tuple[Any, ...] = pickle.loads(await reader.readexactly(length))
-    return message
+class _Channel(asyncio.Protocol):
+    """Length-prefixed pickled messages over one end of a socket pair.
+
+    Messages sent in one step of the event loop leave in one write, and messages that
+    arrive together are handled in one call: a page's notice and result, or a batch of
+    jobs, cost one system call and one wake-up of the other side, not one each."""
+
+    def __init__(
+        self,
+        on_message: Callable[[tuple[Any, ...]], None],
+        on_lost: Callable[[Exception | None], None],
+    ) -> None:
+        self._on_message = on_message
+        self._on_lost = on_lost
+        self._transport: asyncio.Transport | None = None
+        self._inbox = bytearray()
+        self._outbox: list[bytes] = []
+        self.closed = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def open(
+        cls,
+        sock: socket.socket,
+        on_message: Callable[[tuple[Any, ...]], None],
+        on_lost: Callable[[Exception | None], None],
+    ) -> _Channel:
+        loop = asyncio.get_running_loop()
+        _, channel = await loop.create_connection(lambda: cls(on_message, on_lost), sock=sock)
+        return channel
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._outbox.append(_frame(message))
+
+    def flush(self) -> None:
+        if self._outbox and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(self._outbox))
+        self._outbox.clear()
+
+    def data_received(self, data: bytes) -> None:
+        inbox = self._inbox
+        inbox += data
+        start, size = 0, len(inbox)
+        while size - start >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(inbox, start)
+            end = start + _LENGTH.size + length
+            if end > size:
+                break
+            message = pickle.loads(inbox[start + _LENGTH.size : end])
+            start = end
+            self._on_message(message)
+        del inbox[:start]
+
+    def close(self) -> None:
+        """Send what is queued, then close; `closed` is done once it is all sent."""
+        self.flush()
+        if self._transport is not None:
+            self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self._on_lost(exc)
 
 
 class WorkerPool:
@@ -156,12 +220,11 @@ class WorkerPool:
         self.setups = setups
         self.sink = sink
         self._procs: list[multiprocessing.process.BaseProcess] = []
-        self._writers: list[asyncio.StreamWriter] = []
-        self._readers: list[asyncio.Task[None]] = []
+        self._channels: list[_Channel] = []
+        self._ended: list[bool] = []
         self._load: list[int] = []  # jobs sent and not yet done, per worker
         self._keys = [0] * len(setups)  # keys given to each worker
         self._sticky: dict[object, int] = {}
-        self._stopping = False
 
     @property
     def count(self) -> int:
@@ -190,10 +253,15 @@ class WorkerPool:
                 theirs.close()
             self._procs.append(proc)
         for i, mine in enumerate(ours):
-            reader, writer = await asyncio.open_connection(sock=mine)
-            self._writers.append(writer)
             self._load.append(0)
-            self._readers.append(asyncio.create_task(self._read(i, reader)))
+            self._ended.append(False)
+            self._channels.append(
+                await _Channel.open(
+                    mine,
+                    lambda message, i=i: self._received(i, message),
+                    lambda exc, i=i: self._lost(i, exc),
+                )
+            )
 
     def submit(self, job: Job, key: object) -> None:
         """Jobs of one key (a host's lane) go to one worker: its connection to the host
@@ -205,53 +273,50 @@ class WorkerPool:
             self._keys[worker] += 1
             self._sticky[key] = worker
         self._load[worker] += 1
-        self._writers[worker].write(_frame(("job", job)))
+        self._channels[worker].send(("job", job))
 
     def sync_now(self) -> None:
         """Ask every worker with unsynced records to fsync and mark now."""
-        for writer in self._writers:
-            writer.write(_frame(("sync",)))
+        for channel in self._channels:
+            channel.send(("sync",))
 
-    async def _read(self, i: int, reader: asyncio.StreamReader) -> None:
+    def _received(self, i: int, message: tuple[Any, ...]) -> None:
         sink = self.sink
         try:
-            while True:
-                message = await _receive(reader)
-                kind = message[0]
-                if kind == "notice":
-                    sink.on_notice(i, message[1])
-                elif kind == "done":
-                    self._load[i] -= 1
-                    sink.on_done(i, message[1])
-                elif kind == "mark":
-                    sink.on_mark(i, message[1], message[2], message[3])
-                elif kind == "rotated":
-                    self._writers[i].write(_frame(("file", sink.on_rotated(i, message[1]))))
-                elif kind == "failed":
-                    raise WorkerFailed(f"worker {i} failed:\n{message[1]}")
-                elif kind == "bye":
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            proc = self._procs[i]
-            proc.join(timeout=1.0)
-            died = WorkerDied(
-                f"worker process {i} (pid {proc.pid}) died: exit code {proc.exitcode}"
-            )
-            died.__cause__ = exc
-            sink.on_failure(died)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the crawl raises it (on_failure); this task just ends
+            kind = message[0]
+            if kind == "notice":
+                sink.on_notice(i, message[1])
+            elif kind == "done":
+                self._load[i] -= 1
+                sink.on_done(i, message[1])
+            elif kind == "mark":
+                sink.on_mark(i, message[1], message[2], message[3])
+            elif kind == "rotated":
+                self._channels[i].send(("file", sink.on_rotated(i, message[1])))
+            elif kind == "failed":
+                raise WorkerFailed(f"worker {i} failed:\n{message[1]}")
+            elif kind == "bye":
+                self._ended[i] = True
+                self._channels[i].close()
+        except Exception as exc:  # the crawl raises it (on_failure)
             sink.on_failure(exc)
+
+    def _lost(self, i: int, exc: Exception | None) -> None:
+        if self._ended[i]:
+            return
+        proc = self._procs[i]
+        proc.join(timeout=1.0)
+        died = WorkerDied(f"worker process {i} (pid {proc.pid}) died: exit code {proc.exitcode}")
+        died.__cause__ = exc
+        self.sink.on_failure(died)
 
     async def stop(self) -> None:
         """Let the workers finish their jobs, fsync and mark, and exit."""
-        self._stopping = True
-        for writer in self._writers:
-            writer.write(_frame(("stop",)))
+        for channel in self._channels:
+            channel.send(("stop",))
         try:
             async with asyncio.timeout(STOP_TIMEOUT):
-                await asyncio.gather(*self._readers)
+                await asyncio.gather(*(channel.closed for channel in self._channels))
         finally:
             self._close()
         for proc in self._procs:
@@ -261,19 +326,18 @@ class WorkerPool:
 
     def kill(self) -> None:
         """Stop at once (the crawl failed): nothing more is written or marked."""
+        self._ended = [True] * len(self._ended)  # no WorkerDied for these
         for proc in self._procs:
             if proc.is_alive():
                 proc.kill()
         for proc in self._procs:
             proc.join(timeout=5.0)
-        for task in self._readers:
-            task.cancel()
         self._close()
 
     def _close(self) -> None:
-        for writer in self._writers:
+        for channel in self._channels:
             with contextlib.suppress(Exception):
-                writer.close()
+                channel.close()
 
 
 def _die_with(parent_pid: int) -> None:
@@ -330,14 +394,13 @@ class _Worker:
         self._storage: Storage | None = None
         self._unsynced_jobs = 0
         self._first_unsynced = 0.0
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        self._out.write(_frame(message))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def serve(self) -> None:
-        reader, self._out = await asyncio.open_connection(sock=self.sock)
+        self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._channel = await _Channel.open(self.sock, self._received, self._lost)
         settings = self.setup.settings
-        tasks: set[asyncio.Task[None]] = set()
         async with SafeClient(
             settings.fetch,
             settings.user_agent,
@@ -353,39 +416,50 @@ class _Worker:
                 self.setup.run_id,
             )
             ticker = asyncio.create_task(self._tick())
-            receive = asyncio.create_task(_receive(reader))
-            stopping = False
             try:
-                # after "stop", jobs still running may need the next file's name
-                while not (stopping and not tasks and self._rotating is None):
-                    done, _ = await asyncio.wait(
-                        {receive, *tasks}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if receive not in done:
-                        continue
-                    message = receive.result()
-                    receive = asyncio.create_task(_receive(reader))
-                    kind = message[0]
-                    if kind == "job":
-                        task = asyncio.create_task(self._run(message[1]))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-                    elif kind == "sync":
-                        self._sync()
-                    elif kind == "file":
-                        self.file.reopen(message[1])
-                        if self._rotating is not None:
-                            self._rotating.set_result(None)
-                            self._rotating = None
-                    elif kind == "stop":
-                        stopping = True
+                await self._finished
                 self._sync()
                 self._send(("bye",))
-                await self._out.drain()
+                self._channel.close()
+                await self._channel.closed
             finally:
-                receive.cancel()
                 ticker.cancel()
                 self.file.detach()
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        self._channel.send(message)
+
+    def _received(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "job":
+            task = asyncio.create_task(self._run(message[1]))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        elif kind == "sync":
+            self._sync()
+        elif kind == "file":
+            self.file.reopen(message[1])
+            if self._rotating is not None:
+                self._rotating.set_result(None)
+                self._rotating = None
+            self._finish_if_idle()
+        elif kind == "stop":
+            # jobs still running may need the next file's name: the end waits for them
+            self._stopping = True
+            self._finish_if_idle()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._finish_if_idle()
+
+    def _finish_if_idle(self) -> None:
+        idle = self._stopping and not self._tasks and self._rotating is None
+        if idle and not self._finished.done():
+            self._finished.set_result(None)
+
+    def _lost(self, exc: Exception | None) -> None:
+        if not self._finished.done():
+            self._finished.set_exception(ConnectionError(f"the crawl's process went away: {exc}"))
 
     async def _writer(self) -> WarcFileWriter:
         while self._rotating is not None:
@@ -419,7 +493,6 @@ class _Worker:
             await asyncio.sleep(period / 2)
             if self._unsynced_jobs and time.monotonic() - self._first_unsynced >= period:
                 self._sync()
-            await self._out.drain()
 
     def _sync(self) -> None:
         """fsync, then mark: every Done sent so far is covered. A full file is then
