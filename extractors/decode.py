@@ -145,11 +145,15 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 
 
-def _looks_like_mojibake(text: str) -> bool:
-    if not text:
+def _looks_like_mojibake(text: str, body: bytes, codec: str | None) -> bool:
+    if not text or text.isascii():
         return False
     sample = text[:20000]
-    bad = sample.count("\ufffd") + len(_C1_CONTROLS.findall(sample))
+    bad = sample.count("\ufffd")
+    # UTF-8 spells every C1 control with a 0xC2 lead byte: a body without one has none
+    # (a quick byte search instead of a regex over the text)
+    if codec != "utf-8" or b"\xc2" in body:
+        bad += len(_C1_CONTROLS.findall(sample))
     return bad > max(2, len(sample) // 500)
 
 
@@ -173,7 +177,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> DecodedText:
     ]
     for source, codec in declared:
         text = _try(body, codec)
-        if text is not None and not _looks_like_mojibake(text):
+        if text is not None and not _looks_like_mojibake(text, body, codec):
             return DecodedText(text, codec or "", source)
     if _try(body, "ascii") is not None:
         return DecodedText(body.decode("ascii"), "ascii", "detected")

@@ -100,6 +100,18 @@ def test_meta_declaration_is_used_without_a_header_charset() -> None:
     assert (decoded.charset, decoded.source) == ("gb18030", "meta")
 
 
+def test_a_declared_charset_that_gives_c1_controls_is_not_trusted() -> None:
+    # cp1252 quotes read as Latin-1 and saved as UTF-8: U+0080..U+009F all over the text
+    spoiled = "<p>" + "The owner\u2019s caf\u00e9 \u201creopened\u201d. " * 20 + "</p>"
+    spoiled = spoiled.encode("cp1252").decode("latin-1")
+    assert sum("\x80" <= c <= "\x9f" for c in spoiled) >= 60
+    decoded = decode_html(spoiled.encode("utf-8"), "text/html; charset=utf-8")
+    assert decoded.text == spoiled
+    assert decoded.source == "detected"  # the header's charset looked like mojibake
+    clean = decode_html(EN_PAGE.encode("utf-8"), "text/html; charset=utf-8")
+    assert (clean.charset, clean.source) == ("utf-8", "header")
+
+
 def test_plain_utf8_without_declaration() -> None:
     decoded = decode_html(EN_PAGE.encode("utf-8"), None)
     assert decoded.text == EN_PAGE
