@@ -567,24 +567,36 @@ class Catalog:
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def claim_next(self, run_id: int, host: str, now: float) -> FrontierEntry | None:
-        row = self.conn.execute(
-            "UPDATE frontier SET state = 'in_flight', attempts = attempts + 1 WHERE id = ("
+    def claim(self, run_id: int, host: str, now: float, limit: int) -> list[FrontierEntry]:
+        """Up to `limit` of the host's due URLs, shallowest first, now in flight."""
+        rows = self.conn.execute(
+            "UPDATE frontier SET state = 'in_flight', attempts = attempts + 1 WHERE id IN ("
             " SELECT id FROM frontier WHERE run_id = ? AND host = ? AND state = 'queued'"
-            " AND next_at <= ? ORDER BY depth, id LIMIT 1)"
+            " AND next_at <= ? ORDER BY depth, id LIMIT ?)"
             " RETURNING id, url, host, source, depth, attempts, via",
-            (run_id, host, now),
-        ).fetchone()
-        if row is None:
-            return None
-        return FrontierEntry(
-            id=row["id"],
-            url=row["url"],
-            host=row["host"],
-            source=row["source"],
-            depth=row["depth"],
-            attempts=row["attempts"],
-            via=tuple(json.loads(row["via"])) if row["via"] else (),
+            (run_id, host, now, limit),
+        ).fetchall()
+        entries = [
+            FrontierEntry(
+                id=row["id"],
+                url=row["url"],
+                host=row["host"],
+                source=row["source"],
+                depth=row["depth"],
+                attempts=row["attempts"],
+                via=tuple(json.loads(row["via"])) if row["via"] else (),
+            )
+            for row in rows
+        ]
+        entries.sort(key=lambda e: (e.depth, e.id))  # RETURNING keeps no order
+        return entries
+
+    def unclaim(self, entry_ids: Sequence[int]) -> None:
+        """Claimed URLs given back unfetched: queued again, the attempt not counted."""
+        self.conn.executemany(
+            "UPDATE frontier SET state = 'queued', attempts = attempts - 1"
+            " WHERE id = ? AND state = 'in_flight'",
+            [(i,) for i in entry_ids],
         )
 
     def next_ready_at(self, run_id: int, hosts: Sequence[str] | None = None) -> float | None:

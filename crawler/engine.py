@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ from crawler.workers import InlinePages, WorkerPool, WorkerSetup
 GROUP_COMMIT_SIZE = 64  # outcomes per fsync + catalog transaction
 GROUP_COMMIT_SECONDS = 0.2
 HOST_STINT_PAGES = 10  # pages a host keeps its place while other hosts wait for one
+# URLs claimed from the catalog at once for a host fetched without a delay (one UPDATE,
+# not one per URL); with a delay, one at a time (claimed URLs show as in flight)
+CLAIM_BATCH = 16
 CONTENTION_CHECK_SECONDS = 0.5
 
 
@@ -80,6 +84,7 @@ class _Stint:
     """A host's current turn in one of the parallel places."""
 
     pages: int = 0
+    claimed: deque[FrontierEntry] = field(default_factory=deque)  # in flight, not handed out
 
 
 def seed_urls(sources: list[Source]) -> list[NewURL]:
@@ -284,9 +289,19 @@ class Crawler:
         slot = self._slot(host, robots)
         lanes = self.settings.politeness.connections_for(slot.delay)
         stint = _Stint()
-        await asyncio.gather(
-            *(self._lane(host, robots, slot, stint, n, lanes) for n in range(lanes))
-        )
+        try:
+            await asyncio.gather(
+                *(self._lane(host, robots, slot, stint, n, lanes) for n in range(lanes))
+            )
+        finally:
+            if stint.claimed:
+                self.catalog.unclaim([entry.id for entry in stint.claimed])
+
+    def _claim(self, host: str, slot: HostSlot, stint: _Stint) -> FrontierEntry | None:
+        if not stint.claimed:
+            limit = CLAIM_BATCH if slot.delay <= 0 else 1
+            stint.claimed.extend(self.catalog.claim(self.run_id, host, self.clock(), limit))
+        return stint.claimed.popleft() if stint.claimed else None
 
     async def _lane(
         self, host: str, robots: RobotsRules, slot: HostSlot, stint: _Stint, lane: int, lanes: int
@@ -299,13 +314,13 @@ class Crawler:
             wait = slot.wait_time(self.clock())
             if wait > 0:
                 await asyncio.sleep(wait)
-            entry = self.catalog.claim_next(self.run_id, host, self.clock())
+            entry = self._claim(host, slot, stint)
             if entry is None and self._unsettled.get(host):
                 await self._await_commit(host)
                 continue
             if entry is None and self._pending:
                 self._flush()
-                entry = self.catalog.claim_next(self.run_id, host, self.clock())
+                entry = self._claim(host, slot, stint)
             if entry is None:
                 return
             if self._source_full(entry.source):

@@ -27,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback import LoopbackSite, Reply, Request
 
+from archive.catalog import Catalog
 from archive.cdxj import _members, append_entries, cdxj_lines, write_cdxj
 from archive.layout import ArchiveLayout
 from archive.warc import HttpResponse, RevisitOf, StoredRecord, WarcFileWriter, iter_records
@@ -191,6 +192,15 @@ def test_page_budget_holds_with_workers(tmp_path: Path) -> None:
     fetched = [u for u, (o, _) in outcomes.items() if o == "archived"]
     assert len(fetched) == 5
     assert len([p for p in site.log if p.startswith("/p/")]) == 5
+    # URLs claimed in a batch but not fetched when the budget ran out go back to the
+    # queue with no attempt counted (none is left in flight)
+    catalog = Catalog.open(layout.catalog)
+    try:
+        rows = catalog.conn.execute("SELECT state, attempts FROM frontier").fetchall()
+    finally:
+        catalog.close()
+    states = Counter((r["state"], r["attempts"]) for r in rows)
+    assert states == {("done", 1): 5, ("queued", 0): PAGES - 5}, states
 
 
 # -- links ---------------------------------------------------------------------------
