@@ -731,12 +731,12 @@ def crawl_in_child(job_path: Path) -> None:
     _, run_settings = run_sources(catalog, plan.run_id)
     if job.with_processing:  # everything crawl_run does, text processing included
         fetched = crawl_run(str(layout.root), plan.run_id, run_settings.batch_pages, crawl_batch_fn)
-    else:  # crawl_run's crawl stage alone: batches until one claims less than its budget
+    else:  # crawl_run's crawl stage alone: batches until one leaves nothing for the next
         fetched = 0
         while True:
             batch = crawl_batch_fn(str(layout.root), plan.run_id, run_settings.batch_pages)
             fetched += int(batch["fetched"])
-            if int(batch["claimed"]) < run_settings.batch_pages:
+            if not batch["more"]:
                 break
     report = finish_run(layout, catalog, plan, run_settings, time.perf_counter() - t1, fetched)
     if profiler:
@@ -1232,7 +1232,7 @@ def print_notes(s: dict[str, Any]) -> None:
     inside = wf["inside"]
     print(
         "  warcflow: the flow's plain functions in a subprocess (prepare_run, crawl_batch_fn until"
-        " a batch claims\n  less than its budget, finish_run; no Prefect flow, task runner or"
+        " a batch leaves\n  nothing for the next, finish_run; no Prefect flow, task runner or"
         " server, no text processing).\n  Its process figures include interpreter start and"
         f" `import flows.crawl_steps` ({inside['import_s']:.2f} s).\n  Crawl alone:"
         f" {inside['crawl_wall_s']:.2f} s wall, {inside['crawl_pages_per_s']:.1f} pages/s,"

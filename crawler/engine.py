@@ -156,6 +156,16 @@ class Crawler:
             and self._started < self.settings.limits.max_pages
         )
 
+    def may_continue(self) -> bool:
+        """After `run`: whether another batch would find work (this one spent its budget,
+        the run's page limit is not reached and URLs are still queued)."""
+        return (
+            self._failure is None
+            and self.claimed >= self._budget
+            and self._started < self.settings.limits.max_pages
+            and self.catalog.next_ready_at(self.run_id, self.hosts) is not None
+        )
+
     def _source_full(self, source: str) -> bool:
         limit = self.sources[source].max_pages if source in self.sources else None
         return limit is not None and self._started_by_source.get(source, 0) >= limit

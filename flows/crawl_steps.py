@@ -106,6 +106,7 @@ def crawl_batch_fn(
         return {
             "fetched": stats.fetched,
             "claimed": crawler.claimed,
+            "more": crawler.may_continue(),
             "bytes": stats.archived_bytes,
             "outcomes": stats.by_outcome,
         }
@@ -139,7 +140,7 @@ def crawl_run(
         fetched += int(result["fetched"])
         while int(run_process(archive, PROCESS_BATCH, run_id)["captures"]) == PROCESS_BATCH:
             pass
-        if int(result["claimed"]) < batch_pages:
+        if not result["more"]:
             break
     run_finalise(archive)
     run_cluster(archive)

@@ -35,6 +35,7 @@ from crawler.links import LinkResolver, _plain_join, extract_links
 from crawler.settings import CrawlLimits, CrawlSettings, Politeness
 from crawler.sources import Source
 from crawler.urls import canonicalize
+from flows.crawl_steps import crawl_batch_fn, crawl_run, prepare_run
 
 PAGES = 12
 
@@ -201,6 +202,32 @@ def test_page_budget_holds_with_workers(tmp_path: Path) -> None:
         catalog.close()
     states = Counter((r["state"], r["attempts"]) for r in rows)
     assert states == {("done", 1): 5, ("queued", 0): PAGES - 5}, states
+
+
+@pytest.mark.parametrize(("batch_pages", "batches"), [(PAGES, [PAGES]), (5, [5, 5, 2])])
+def test_batches_stop_when_nothing_is_left_for_the_next(
+    tmp_path: Path, batch_pages: int, batches: list[int]
+) -> None:
+    claimed: list[int] = []
+
+    def counted(*args: object) -> dict[str, object]:
+        result = crawl_batch_fn(*args)  # type: ignore[arg-type]
+        claimed.append(int(result["claimed"]))  # type: ignore[call-overload]
+        return result
+
+    with chain_site(Concurrency(0.0)) as site:
+        layout = ArchiveLayout(tmp_path / "archive").ensure()
+        settings = fast_settings(workers=1, batch_pages=batch_pages)
+        catalog = Catalog.open(layout.catalog)
+        try:
+            plan = prepare_run(
+                layout, catalog, [Source(name="s", seeds=(site.url("/p/0"),))], settings
+            )
+            fetched = crawl_run(str(layout.root), plan.run_id, batch_pages, counted)
+        finally:
+            catalog.close()
+    assert fetched == PAGES
+    assert claimed == batches  # a batch that spent its budget on the last URLs is the last
 
 
 # -- links ---------------------------------------------------------------------------
