@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from archive.catalog import LIVE, Catalog, Tables, id_chunks
 from extractors.clean import SiteRules
-from extractors.fingerprint import Fingerprint
 from extractors.model import Document, Removal, Segment
 from extractors.profiles import (
     Candidate,
@@ -22,6 +22,9 @@ from extractors.profiles import (
     copy_key,
     learn,
 )
+
+if TYPE_CHECKING:  # numpy (0.1 s) only where fingerprints are computed
+    from extractors.fingerprint import Fingerprint
 
 
 @dataclass(frozen=True)
