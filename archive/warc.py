@@ -297,8 +297,10 @@ def _stored(
     record, offset: int, length: int, headers: dict[str, str] | None = None
 ) -> StoredRecord:  # type: ignore[no-untyped-def]
     """A warcio record (just written, or read by `iter_records`) with its place."""
-    warc = record.rec_headers
-    rec_type = warc.get_header("WARC-Type") or ""
+    # one pass over the header block (warcio's get_header scans it per name); reversed, so
+    # that a repeated header gives its first value, as get_header does
+    warc = {name.lower(): value for name, value in reversed(record.rec_headers.headers)}
+    rec_type = warc.get("warc-type", "")
     status, mime = None, ""
     http = record.http_headers
     if rec_type in ("response", "revisit") and http is not None:
@@ -306,18 +308,18 @@ def _stored(
         status = int(code) if code and code.isdigit() else None
         mime = (http.get_header("Content-Type") or "").split(";")[0].strip()
     elif rec_type != "request":
-        mime = (warc.get_header("Content-Type") or "").split(";")[0].strip()
+        mime = warc.get("content-type", "").split(";")[0].strip()
     return StoredRecord(
         offset=offset,
         length=length,
         rec_type=rec_type,
-        url=warc.get_header("WARC-Target-URI") or "",
-        record_id=warc.get_header("WARC-Record-ID") or "",
-        date=warc.get_header("WARC-Date") or "",
+        url=warc.get("warc-target-uri", ""),
+        record_id=warc.get("warc-record-id", ""),
+        date=warc.get("warc-date", ""),
         headers=headers or {},
         http_status=status,
         mime=mime,
-        payload_digest=warc.get_header("WARC-Payload-Digest") or "",
+        payload_digest=warc.get("warc-payload-digest", ""),
     )
 
 
