@@ -27,7 +27,7 @@ import httpx
 
 from crawler.errors import ConnectFailed, FetchFailed, TimedOut, UnsafeURL
 from crawler.settings import FetchLimits
-from crawler.transport import Connection, H11Transport, TransportTimeouts
+from crawler.transport import Connection, Http1Transport, TransportTimeouts
 from crawler.urls import FETCHABLE_SCHEMES
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -120,7 +120,7 @@ class SafeClient:
         # httpx's Request/Response over a lean keep-alive transport (crawler/transport.py),
         # without httpx.AsyncClient's per-request layers: no cookies, auth, redirects,
         # proxies or event hooks are wanted here.
-        self._transport = H11Transport(
+        self._transport = Http1Transport(
             TransportTimeouts(connect=limits.connect_timeout, read=limits.read_timeout),
             ssl_context=ssl_context,
             max_idle=max_connections,

@@ -10,7 +10,8 @@ each request, and whether to close afterwards. The tests check what a crawler re
   informational 1xx responses skipped; the body is not decoded (Content-Encoding kept);
 - clear failures: a malformed status line or an oversized header block is a
   RemoteProtocolError, silence is a ReadTimeout, a refused port a ConnectError, and none
-  of those connections is reused;
+  of those connections is reused; a request header with CR, LF or NUL (an ETag sent back)
+  or a malformed name is refused before anything is sent;
 - TLS with the server name given apart from the address connected to, and the peer
   address of the socket on every response.
 """
@@ -37,7 +38,7 @@ from cryptography.x509.oid import NameOID
 
 from crawler.fetch import SafeClient
 from crawler.settings import FetchLimits
-from crawler.transport import H11Transport, TransportTimeouts
+from crawler.transport import Http1Transport, TransportTimeouts
 
 LOOPBACK = FetchLimits.parse_networks(["127.0.0.0/8"])
 TIMEOUTS = TransportTimeouts(connect=2.0, read=0.5)
@@ -116,7 +117,7 @@ async def _quiet(coro: object) -> None:
         await coro  # type: ignore[misc]
 
 
-async def get(transport: H11Transport, url: str, **extensions: object) -> tuple[int, bytes]:
+async def get(transport: Http1Transport, url: str, **extensions: object) -> tuple[int, bytes]:
     host = httpx.URL(url).netloc.decode()
     request = httpx.Request("GET", url, headers={"Host": host}, extensions=extensions)
     response = await transport.handle_async_request(request)
@@ -126,12 +127,12 @@ async def get(transport: H11Transport, url: str, **extensions: object) -> tuple[
 
 
 def run(
-    fn: Callable[[H11Transport], object],
+    fn: Callable[[Http1Transport], object],
     timeouts: TransportTimeouts = TIMEOUTS,
     tls: ssl.SSLContext | None = None,
 ) -> object:
     async def main() -> object:
-        transport = H11Transport(timeouts, ssl_context=tls)
+        transport = Http1Transport(timeouts, ssl_context=tls)
         try:
             return await fn(transport)  # type: ignore[misc]
         finally:
@@ -145,7 +146,7 @@ def test_requests_to_one_origin_share_a_keep_alive_connection() -> None:
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def three(t: H11Transport) -> list[tuple[int, bytes]]:
+        async def three(t: Http1Transport) -> list[tuple[int, bytes]]:
             return [await get(t, url + str(i)) for i in range(3)]
 
         assert run(three) == [(200, b"one"), (200, b"two"), (200, b"three")]
@@ -159,7 +160,7 @@ def test_a_connection_closed_by_the_server_is_not_reused() -> None:
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def two(t: H11Transport) -> list[tuple[int, bytes]]:
+        async def two(t: Http1Transport) -> list[tuple[int, bytes]]:
             first = await get(t, url + "a")
             await asyncio.sleep(0.1)  # the server's FIN arrives while the connection idles
             return [first, await get(t, url + "b")]
@@ -176,7 +177,7 @@ def test_a_reused_connection_closed_before_the_answer_is_retried_once() -> None:
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def two(t: H11Transport) -> list[tuple[int, bytes]]:
+        async def two(t: Http1Transport) -> list[tuple[int, bytes]]:
             first = await get(t, url + "a")
             return [first, await get(t, url + "b")]
 
@@ -208,7 +209,7 @@ def test_bodies_arrive_as_sent_chunked_http10_and_after_1xx() -> None:
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def four(t: H11Transport) -> list[tuple[int, bytes]]:
+        async def four(t: Http1Transport) -> list[tuple[int, bytes]]:
             return [await get(t, url + p) for p in ("c", "e", "h", "n")]
 
         got = run(four)
@@ -237,7 +238,7 @@ def test_malformed_responses_are_protocol_errors_and_the_connection_is_dropped(
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def bad_then_good(t: H11Transport) -> tuple[str, tuple[int, bytes]]:
+        async def bad_then_good(t: Http1Transport) -> tuple[str, tuple[int, bytes]]:
             try:
                 await get(t, url + "bad")
             except httpx.RemoteProtocolError as exc:
@@ -248,6 +249,30 @@ def test_malformed_responses_are_protocol_errors_and_the_connection_is_dropped(
 
         assert run(bad_then_good) == ("RemoteProtocolError", (200, b"fine"))
     assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("If-None-Match", '"a"\r\nX-Injected: 1'), ("Bad Name", "x"), ("X-Nul", "a\x00b")],
+)
+def test_a_request_header_that_would_break_the_request_is_refused(name: str, value: str) -> None:
+    # an ETag sent back as If-None-Match comes from a server: it must not add a header
+    server = ScriptedServer([[Step(ok(b"fine"))]])
+    with serve(server) as port:
+        url = f"http://127.0.0.1:{port}/"
+
+        async def bad_then_good(t: Http1Transport) -> tuple[str, tuple[int, bytes]]:
+            request = httpx.Request("GET", url, headers={"Host": "127.0.0.1", name: value})
+            try:
+                await t.handle_async_request(request)
+            except httpx.WriteError as exc:
+                error = type(exc).__name__
+            else:
+                error = "none"
+            return error, await get(t, url + "good")
+
+        assert run(bad_then_good) == ("WriteError", (200, b"fine"))
+    assert [r.split(b" ")[1] for r in server.requests] == [b"/good"]  # nothing else was sent
 
 
 def test_silence_is_a_read_timeout_and_a_closed_port_a_connect_error() -> None:
@@ -264,7 +289,7 @@ def test_bytes_on_an_idle_connection_retire_it() -> None:
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def two(t: H11Transport) -> list[tuple[int, bytes]]:
+        async def two(t: Http1Transport) -> list[tuple[int, bytes]]:
             first = await get(t, url + "a")
             await asyncio.sleep(0.1)
             return [first, await get(t, url + "b")]
@@ -310,7 +335,7 @@ def test_tls_checks_the_server_name_given_apart_from_the_address(tmp_path: Path)
     with serve(server) as port:
         url = f"https://127.0.0.1:{port}/"
 
-        async def named(t: H11Transport, name: str) -> tuple[int, bytes]:
+        async def named(t: Http1Transport, name: str) -> tuple[int, bytes]:
             return await get(t, url, sni_hostname=name)
 
         with pytest.raises(httpx.ConnectError):  # the certificate is for archive.test
