@@ -166,10 +166,11 @@ def _plain_join(raw: str, origin: str, directory: str) -> str | None:
 
 def _scope_of(raw: str, base: str, origin: str, directory: str) -> str:
     """The part of the base that resolving `raw` depends on (at most): the origin for
-    an absolute path, the base's directory for a relative path, else the whole base."""
+    an absolute path, the base's directory for a relative path, else the whole base (a
+    network-path reference with no host, "//", resolves to the base itself)."""
     s = raw.strip()
     first = s[:1]
-    if first == "/":
+    if first == "/" and s[1:2] != "/":
         return origin
     if first.isalnum() or first == ".":
         return directory

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import fast_settings
 from crawling import crawl, warcio_check
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from loopback import LoopbackSite, Reply, Request
 
@@ -287,6 +287,8 @@ def test_plain_join_agrees_with_canonicalize(raw: str, base: str) -> None:
         max_size=6,
     )
 )
+# "//" (no host) resolves to the base itself: its cached resolution must not outlive the base
+@example(pages=[(BASES[0], ["//"], False), (BASES[0], ["//"], True)])
 def test_link_resolver_returns_new_links_as_extract_links_finds_them(
     pages: list[tuple[str, list[str], bool]],
 ) -> None:
