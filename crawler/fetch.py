@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -169,9 +169,13 @@ class SafeClient:
     async def fetch(self, url: str, extra_headers: dict[str, str] | None = None) -> Exchange:
         ip = await self.resolve(url)
         parts = urlsplit(url)
-        ip_host = f"[{ip}]" if ":" in ip else ip
-        netloc = ip_host if parts.port is None else f"{ip_host}:{parts.port}"
-        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            target = path.encode("ascii")
+        except UnicodeEncodeError:  # not from canonicalize: let httpx percent-encode it
+            target = httpx.URL(url).raw_path
         # the headers, in the order, that httpx.AsyncClient sent them
         headers = [
             ("Connection", "keep-alive"),
@@ -181,12 +185,6 @@ class SafeClient:
             ("Accept-Encoding", "gzip, deflate, br"),
             *(extra_headers or {}).items(),
         ]
-        request = httpx.Request(
-            "GET",
-            target,
-            headers=headers,
-            extensions={"sni_hostname": parts.hostname},
-        )
         started_at = datetime.now(UTC)
         t0 = time.monotonic()
         deadline = t0 + self.limits.total_timeout
@@ -194,7 +192,14 @@ class SafeClient:
             async with asyncio.timeout_at(
                 asyncio.get_running_loop().time() + self.limits.total_timeout
             ):
-                response = await self._transport.handle_async_request(request)
+                response = await self._transport.send(
+                    parts.scheme,
+                    ip,
+                    parts.port,
+                    target,
+                    [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                    sni_hostname=parts.hostname,
+                )
         except TimeoutError as exc:
             raise TimedOut(
                 url, f"no response within {self.limits.total_timeout}s (total_timeout)"
@@ -214,17 +219,12 @@ class SafeClient:
             body, truncated = await self._read_body(response, url, deadline)
         finally:
             await response.aclose()
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
         exchange = Exchange(
             url=url,
             ip=peer or ip,
             started_at=started_at,
-            request_line=f"GET {path} HTTP/1.1",
-            request_headers=[
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-            ],
+            request_line=f"GET {target.decode('ascii')} HTTP/1.1",
+            request_headers=headers,
             http_version=response.http_version,
             status=response.status_code,
             reason=response.reason_phrase or "",

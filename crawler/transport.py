@@ -280,23 +280,39 @@ class Http1Transport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        scheme = url.scheme
+        sni = request.extensions.get("sni_hostname")
+        return await self.send(
+            url.scheme, url.host, url.port, url.raw_path, request.headers.raw, sni, request.method
+        )
+
+    async def send(
+        self,
+        scheme: str,
+        host: str,
+        port: int | None,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        sni_hostname: str | None = None,
+        method: str = "GET",
+    ) -> httpx.Response:
+        """`handle_async_request` without building an `httpx.Request` first (its URL
+        parsing costs as much as this transport's parsing of the response)."""
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"{scheme!r} is not http or https")
-        port = url.port or (443 if scheme == "https" else 80)
-        sni = request.extensions.get("sni_hostname") if scheme == "https" else None
-        key: POOL_KEY = (scheme, url.host, port, sni)
+        port = port or (443 if scheme == "https" else 80)
+        key: POOL_KEY = (scheme, host, port, sni_hostname if scheme == "https" else None)
+        head = (method.encode("ascii"), target, headers)
         conn = self._idle_connection(key)
         if conn is not None:
             try:
-                return await self._exchange(conn, request)
+                return await self._exchange(conn, *head)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # A kept-alive connection the server closed as we reused it: nothing
                 # of a response came, so the GET is sent again on a new connection.
                 if conn.received:
                     raise
         conn = await self._connect(key)
-        return await self._exchange(conn, request)
+        return await self._exchange(conn, *head)
 
     def _idle_connection(self, key: POOL_KEY) -> Connection | None:
         idle = self._idle.get(key)
@@ -330,9 +346,11 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
         return conn
 
-    async def _exchange(self, conn: Connection, request: httpx.Request) -> httpx.Response:
+    async def _exchange(
+        self, conn: Connection, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> httpx.Response:
         try:
-            conn.send(request.method.encode("ascii"), request.url.raw_path, request.headers.raw)
+            conn.send(method, target, headers)
         except (httpx.LocalProtocolError, OSError) as exc:
             conn.close()
             raise httpx.WriteError(str(exc)) from exc
