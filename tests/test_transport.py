@@ -24,7 +24,7 @@ import datetime as dt
 import gzip
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +124,19 @@ async def get(transport: Http1Transport, url: str, **extensions: object) -> tupl
     body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
     await response.aclose()
     return response.status_code, body
+
+
+async def failure_then_get(
+    transport: Http1Transport, failing: Awaitable[object], url: str
+) -> tuple[str, tuple[int, bytes]]:
+    """The httpx error `failing` raised ("none" if it did not), then a GET of `url`."""
+    try:
+        await failing
+    except httpx.HTTPError as exc:
+        error = type(exc).__name__
+    else:
+        error = "none"
+    return error, await get(transport, url)
 
 
 def run(
@@ -238,16 +251,8 @@ def test_malformed_responses_are_protocol_errors_and_the_connection_is_dropped(
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def bad_then_good(t: Http1Transport) -> tuple[str, tuple[int, bytes]]:
-            try:
-                await get(t, url + "bad")
-            except httpx.RemoteProtocolError as exc:
-                error = type(exc).__name__
-            else:
-                error = "none"
-            return error, await get(t, url + "good")
-
-        assert run(bad_then_good) == ("RemoteProtocolError", (200, b"fine"))
+        got = run(lambda t: failure_then_get(t, get(t, url + "bad"), url + "good"))
+        assert got == ("RemoteProtocolError", (200, b"fine"))
     assert server.connections == 2
 
 
@@ -261,17 +266,9 @@ def test_a_request_header_that_would_break_the_request_is_refused(name: str, val
     with serve(server) as port:
         url = f"http://127.0.0.1:{port}/"
 
-        async def bad_then_good(t: Http1Transport) -> tuple[str, tuple[int, bytes]]:
-            request = httpx.Request("GET", url, headers={"Host": "127.0.0.1", name: value})
-            try:
-                await t.handle_async_request(request)
-            except httpx.WriteError as exc:
-                error = type(exc).__name__
-            else:
-                error = "none"
-            return error, await get(t, url + "good")
-
-        assert run(bad_then_good) == ("WriteError", (200, b"fine"))
+        request = httpx.Request("GET", url, headers={"Host": "127.0.0.1", name: value})
+        got = run(lambda t: failure_then_get(t, t.handle_async_request(request), url + "good"))
+        assert got == ("WriteError", (200, b"fine"))
     assert [r.split(b" ")[1] for r in server.requests] == [b"/good"]  # nothing else was sent
 
 
