@@ -161,6 +161,16 @@ class WarcFileWriter:
     def _headers(self, record_id: str, when: datetime, **extra: str) -> dict[str, str]:
         return {"WARC-Record-ID": record_id, "WARC-Date": warc_date(when), **extra}
 
+    def _warc_headers(
+        self, record_type: str, url: str, record_id: str, when: datetime, **extra: str
+    ) -> StatusAndHeaders:
+        """The header block warcio would build from `_headers` (same names, same order),
+        built at once: warcio's per-name replace and lookup cost ~15 us a record."""
+        headers = [*self._headers(record_id, when, **extra).items(), ("WARC-Type", record_type)]
+        if url:
+            headers.append(("WARC-Target-URI", url))
+        return StatusAndHeaders("", headers, protocol=self._writer.warc_version)
+
     def write_warcinfo(self, info: dict[str, object]) -> WrittenRecord:
         when = self._clock()
         record_id = self._make_id()
@@ -196,7 +206,7 @@ class WarcFileWriter:
             payload=io.BytesIO(resp.body),
             length=len(resp.body),
             http_headers=http_headers,
-            warc_headers_dict=self._headers(response_id, resp.date, **extra),
+            warc_headers=self._warc_headers("response", resp.url, response_id, resp.date, **extra),
         )
         encoded = any(
             k.lower() == "content-encoding" and v.strip().lower() not in ("", "identity")
@@ -245,7 +255,9 @@ class WarcFileWriter:
             payload=io.BytesIO(b""),
             length=0,
             http_headers=http_headers,
-            warc_headers_dict=self._headers(
+            warc_headers=self._warc_headers(
+                "request",
+                resp.url,
                 self._make_id(),
                 resp.date,
                 **{"WARC-Concurrent-To": concurrent_to, "WARC-IP-Address": resp.ip},
