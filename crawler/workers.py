@@ -222,7 +222,6 @@ class WorkerPool:
         self._procs: list[multiprocessing.process.BaseProcess] = []
         self._channels: list[_Channel] = []
         self._ended: list[bool] = []
-        self._load: list[int] = []  # jobs sent and not yet done, per worker
         self._keys = [0] * len(setups)  # keys given to each worker
         self._sticky: dict[object, int] = {}
 
@@ -254,7 +253,6 @@ class WorkerPool:
                 theirs.close()
             self._procs.append(proc)
         for i, mine in enumerate(ours):
-            self._load.append(0)
             self._ended.append(False)
             self._channels.append(
                 await _Channel.open(
@@ -273,7 +271,6 @@ class WorkerPool:
             worker = self._keys.index(min(self._keys))
             self._keys[worker] += 1
             self._sticky[key] = worker
-        self._load[worker] += 1
         self._channels[worker].send(("job", job))
 
     def sync_now(self) -> None:
@@ -288,7 +285,6 @@ class WorkerPool:
             if kind == "notice":
                 sink.on_notice(i, message[1])
             elif kind == "done":
-                self._load[i] -= 1
                 sink.on_done(i, message[1])
             elif kind == "mark":
                 sink.on_mark(i, message[1], message[2], message[3])
