@@ -9,7 +9,7 @@ from pathlib import Path
 
 import surt
 
-from archive.warc import StoredRecord, iter_records
+from archive.warc import StoredRecord, iter_records, stored_record
 
 INDEXED_TYPES = ("response", "revisit", "resource", "metadata")
 
@@ -84,32 +84,17 @@ def _members(data: bytes) -> Iterator[StoredRecord]:
         if not head.startswith(b"WARC/") or warc_end < 0:
             raise _NotSimple("not a WARC record at the start of a member")
         _, warc = _fields(head[:warc_end])
-        rec_type = warc.get("warc-type", "")
-        status, mime = None, ""
-        if rec_type in ("response", "revisit") and "application/http" in warc.get(
+        http = None
+        if warc.get("warc-type") in ("response", "revisit") and "application/http" in warc.get(
             "content-type", ""
         ):
             http_end = head.find(b"\r\n\r\n", warc_end + 4)
             if http_end < 0:
                 raise _NotSimple("HTTP headers past the first 64 KiB")
-            status_line, http = _fields(head[warc_end + 4 : http_end])
+            status_line, fields = _fields(head[warc_end + 4 : http_end])
             code = status_line.split(" ", 2)[1] if status_line.count(" ") else ""
-            status = int(code) if code.isdigit() else None
-            mime = http.get("content-type", "").split(";")[0].strip()
-        elif rec_type != "request":
-            mime = warc.get("content-type", "").split(";")[0].strip()
-        yield StoredRecord(
-            offset=offset,
-            length=length,
-            rec_type=rec_type,
-            url=warc.get("warc-target-uri", ""),
-            record_id=warc.get("warc-record-id", ""),
-            date=warc.get("warc-date", ""),
-            headers={},
-            http_status=status,
-            mime=mime,
-            payload_digest=warc.get("warc-payload-digest", ""),
-        )
+            http = (int(code) if code.isdigit() else None, fields.get("content-type", ""))
+        yield stored_record(offset, length, warc, http)
         offset += length
 
 

@@ -305,20 +305,19 @@ class StoredRecord:
     payload_digest: str
 
 
-def _stored(
-    record, offset: int, length: int, headers: dict[str, str] | None = None
-) -> StoredRecord:  # type: ignore[no-untyped-def]
-    """A warcio record (just written, or read by `iter_records`) with its place."""
-    # one pass over the header block (warcio's get_header scans it per name); reversed, so
-    # that a repeated header gives its first value, as get_header does
-    warc = {name.lower(): value for name, value in reversed(record.rec_headers.headers)}
+def stored_record(
+    offset: int,
+    length: int,
+    warc: dict[str, str],
+    http: tuple[int | None, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> StoredRecord:
+    """A record at its place from its WARC header fields (names lower-cased) and, for a
+    response or revisit holding an HTTP response, that response's (status, Content-Type)."""
     rec_type = warc.get("warc-type", "")
     status, mime = None, ""
-    http = record.http_headers
     if rec_type in ("response", "revisit") and http is not None:
-        code = http.get_statuscode()
-        status = int(code) if code and code.isdigit() else None
-        mime = (http.get_header("Content-Type") or "").split(";")[0].strip()
+        status, mime = http[0], http[1].split(";")[0].strip()
     elif rec_type != "request":
         mime = warc.get("content-type", "").split(";")[0].strip()
     return StoredRecord(
@@ -333,6 +332,21 @@ def _stored(
         mime=mime,
         payload_digest=warc.get("warc-payload-digest", ""),
     )
+
+
+def _stored(
+    record, offset: int, length: int, headers: dict[str, str] | None = None
+) -> StoredRecord:  # type: ignore[no-untyped-def]
+    """A warcio record (just written, or read by `iter_records`) with its place."""
+    # one pass over the header block (warcio's get_header scans it per name); reversed, so
+    # that a repeated header gives its first value, as get_header does
+    warc = {name.lower(): value for name, value in reversed(record.rec_headers.headers)}
+    http = None
+    if record.http_headers is not None:
+        code = record.http_headers.get_statuscode()
+        status = int(code) if code and code.isdigit() else None
+        http = (status, record.http_headers.get_header("Content-Type") or "")
+    return stored_record(offset, length, warc, http, headers)
 
 
 def iter_records(stream: BinaryIO) -> Iterator[StoredRecord]:
