@@ -56,6 +56,18 @@ class _HeadTooLarge(Exception):
     pass
 
 
+def _request_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The request line and headers; WriteError for a header that would break them (an
+    ETag sent back as If-None-Match comes from a server)."""
+    lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            raise httpx.WriteError(f"illegal request header {name!r}: {value!r}")
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
 class Connection(asyncio.Protocol):
     """One TCP (or TLS) connection and its response parser (httptools, the llhttp
     parser in C); one request at a time.
@@ -180,19 +192,13 @@ class Connection(asyncio.Protocol):
         self._chunks.append(_END)
 
     # -- used by the transport -----------------------------------------------------------
-    def send(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    def send(self, request_head: bytes) -> None:
         assert self.transport is not None
-        lines = [method, b" ", target, b" HTTP/1.1\r\n"]
-        for name, value in headers:
-            if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
-                raise httpx.LocalProtocolError(f"illegal request header {name!r}: {value!r}")
-            lines += (name, b": ", value, b"\r\n")
-        lines.append(b"\r\n")
         self._start_response()
         self._parser = httptools.HttpResponseParser(self)
         self.active = True
         self.received = 0
-        self.transport.write(b"".join(lines))
+        self.transport.write(request_head)
 
     async def head(self, read_timeout: float) -> _Head:
         while self._head is None:
@@ -301,18 +307,18 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"{scheme!r} is not http or https")
         port = port or (443 if scheme == "https" else 80)
         key: POOL_KEY = (scheme, host, port, sni_hostname if scheme == "https" else None)
-        head = (method.encode("ascii"), target, headers)
+        head = _request_head(method, target, headers)  # before a connection is chosen
         conn = self._idle_connection(key)
         if conn is not None:
             try:
-                return await self._exchange(conn, *head)
+                return await self._exchange(conn, head)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # A kept-alive connection the server closed as we reused it: nothing
                 # of a response came, so the GET is sent again on a new connection.
                 if conn.received:
                     raise
         conn = await self._connect(key)
-        return await self._exchange(conn, *head)
+        return await self._exchange(conn, head)
 
     def _idle_connection(self, key: POOL_KEY) -> Connection | None:
         idle = self._idle.get(key)
@@ -346,12 +352,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
         return conn
 
-    async def _exchange(
-        self, conn: Connection, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> httpx.Response:
+    async def _exchange(self, conn: Connection, request_head: bytes) -> httpx.Response:
         try:
-            conn.send(method, target, headers)
-        except (httpx.LocalProtocolError, OSError) as exc:
+            conn.send(request_head)
+        except OSError as exc:
             conn.close()
             raise httpx.WriteError(str(exc)) from exc
         try:
