@@ -1,4 +1,4 @@
-"""The safe HTTP client: one httpx.AsyncClient behind guards and limits.
+"""The safe HTTP client: httpx responses from the crawler's own transport, behind guards and limits.
 
 Untrusted pages choose the URLs, so before connecting we resolve the host ourselves,
 refuse private/loopback/link-local/multicast/reserved addresses (unless a network is
@@ -117,9 +117,9 @@ class SafeClient:
     ) -> None:
         self.limits = limits
         self.user_agent = user_agent
-        # httpx's Request/Response over a lean keep-alive transport (crawler/transport.py),
-        # without httpx.AsyncClient's per-request layers: no cookies, auth, redirects,
-        # proxies or event hooks are wanted here.
+        # A lean keep-alive transport (crawler/transport.py) that answers with httpx
+        # Responses, without httpx.AsyncClient's per-request layers: no cookies, auth,
+        # redirects, proxies or event hooks are wanted here.
         self._transport = Http1Transport(
             TransportTimeouts(connect=limits.connect_timeout, read=limits.read_timeout),
             ssl_context=ssl_context,
